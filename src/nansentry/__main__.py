@@ -1,0 +1,5 @@
+import sys
+
+from nansentry.cli import main
+
+sys.exit(main())
