@@ -23,8 +23,9 @@ NO_LOG_SPACE = (  # the honest fixes for a log of 0; never clamp the log's input
     fix("stay in log space", "have the model return logits and use `F.log_softmax` / `F.logsigmoid` / "
         "`torch.logsumexp` instead of taking the log of a probability"),
     fix("use a fused loss", "`F.cross_entropy(logits, target)` or `F.binary_cross_entropy_with_logits(logits, target)` "
-        "compute the log-probability without ever rounding it to 0; `nansentry.safe.cross_entropy` does it from "
-        "probabilities when the logits are out of reach"),
+        "compute the log-probability without ever rounding it to 0"),
+    fix("if only probabilities are available", "use `nansentry.safe.cross_entropy_from_probs(p, target)` or "
+        "`nansentry.safe.log(p)`: finite at 0, with a gradient that still pushes p up"),
 )
 
 

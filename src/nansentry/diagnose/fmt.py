@@ -64,5 +64,5 @@ def stats_line(s: TensorStats) -> str:
     if rng:
         parts.append(rng)
     head = f"{s.numel} values" if s.numel else "values"
-    label = f"{s.name} " if s.name else ""
+    label = f"{s.name} " if s.name and s.name not in ("input", "output", "other") else ""
     return f"{label}({head}: {', '.join(parts) if parts else 'all finite'})"
