@@ -60,6 +60,8 @@ class Context:
         self._outer: dict[int, _Scope | None] = {id(tree): None}
         self._bindings: dict[tuple[int, str], list[Binding]] = {}
         self._visit(tree, tree, None)
+        self._all = list(ast.walk(tree))  # walked once; every check filters this list
+        self.classes = {c.name: c for c in self._all if isinstance(c, ast.ClassDef)}
         self.modules = MODULE_ROOTS | frozenset(self.imports)
 
     # -- building ---------------------------------------------------------------
@@ -94,7 +96,7 @@ class Context:
             self._target(node.target, node.value, _end(node), scope, cls)
         elif isinstance(node, (ast.For, ast.comprehension)):
             self._loop(node.target, node.iter, scope)
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and not self._under_no_grad(node):
             self._inplace(node.value, scope)
 
     def _target(self, target: ast.expr, value: ast.expr, pos: tuple[int, int],
@@ -144,6 +146,15 @@ class Context:
         if isinstance(func, ast.Attribute) and func.attr.endswith("_") and isinstance(func.value, ast.Name):
             self._bind(scope, func.value.id, _end(call), call)
 
+    def _under_no_grad(self, node: ast.AST) -> bool:
+        """Inside `with torch.no_grad():`, where an in-place clamp changes values, not the graph."""
+        parent = self._parent.get(id(node))
+        while parent is not None:
+            if isinstance(parent, ast.With) and any("no_grad" in ast.unparse(i.context_expr) for i in parent.items):
+                return True
+            parent = self._parent.get(id(parent))
+        return False
+
     # -- queries ----------------------------------------------------------------
     def parent(self, node: ast.AST) -> ast.AST | None:
         """The syntactic parent of `node` (None for the module)."""
@@ -189,6 +200,13 @@ class Context:
                 return _FRAMEWORKS[top]
         return "torch"
 
+    def is_safe_op(self, call: ast.Call) -> bool:
+        """A call into `nansentry.safe` (`safe.log(p)`, `nansentry.safe.acos(c)`)."""
+        name = dotted(call.func) or ""
+        head = name.split(".")[0]
+        full = self.imports.get(head, head) + name[len(head):]
+        return full.startswith(("nansentry.safe.", "safe."))
+
     def nodes(self, kind: type[ast.AST] | tuple[type[ast.AST], ...]) -> list:
         """Every node of a type, in source order."""
-        return [n for n in ast.walk(self.tree) if isinstance(n, kind)]
+        return [n for n in self._all if isinstance(n, kind)]

@@ -19,7 +19,7 @@ MODULE_ROOTS = frozenset({
     "optim", "optimizers", "optax", "linalg", "self", "cls", "activations", "losses",
 })
 
-LOGS = frozenset({"log", "log2", "log10"})
+LOGS = frozenset({"log", "log2", "log10", "log_"})
 SOFTMAXES = frozenset({"softmax", "Softmax", "softmax_v2"})
 SIGMOIDS = frozenset({"sigmoid", "Sigmoid", "expit", "hard_sigmoid", "hardsigmoid", "Hardsigmoid"})
 RELUS = frozenset({"relu", "ReLU", "relu6", "ReLU6"})

@@ -15,7 +15,9 @@ from nansentry.lint.checks.guards import (
 )
 from nansentry.lint.context import Context
 from nansentry.lint.findings import Finding, finding
-from nansentry.lint.syntax import NORMS, arg, callee, number, operand, root, same, short
+from nansentry.lint.syntax import (
+    NORMS, arg, callee, is_module_call, number, operand, root, same, short,
+)
 
 _DIVIDES = frozenset({"div", "divide", "true_divide", "truediv", "realdiv"})
 _TARGETS = frozenset({"y_true", "y", "target", "targets", "labels", "label", "actual", "y_actual"})
@@ -23,14 +25,16 @@ _TARGETS = frozenset({"y_true", "y", "target", "targets", "labels", "label", "ac
 
 def divisions(ctx: Context) -> Iterator[tuple[ast.AST, ast.expr, ast.expr]]:
     """(node, numerator, denominator) for `a / b`, `a /= b`, `torch.div(a, b)`, `tf.divide`."""
-    for node in ast.walk(ctx.tree):
+    for node in ctx.nodes((ast.BinOp, ast.AugAssign, ast.Call)):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             yield node, node.left, node.right
         elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Div):
             yield node, node.target, node.value
-        elif isinstance(node, ast.Call) and callee(node) in _DIVIDES and len(node.args) >= 2 \
-                and root(node.func) in ctx.modules:
-            yield node, node.args[0], node.args[1]
+        elif isinstance(node, ast.Call) and callee(node) in _DIVIDES and not ctx.is_safe_op(node):
+            if is_module_call(node, ctx.modules) and len(node.args) >= 2:
+                yield node, node.args[0], node.args[1]
+            elif not is_module_call(node, ctx.modules) and len(node.args) == 1:
+                yield node, node.func.value, node.args[0]  # x.div(n)
 
 
 def _relative_error(num: ast.expr, den: ast.expr) -> bool:
@@ -71,10 +75,11 @@ def check_unguarded_division(ctx: Context) -> Iterator[Finding]:
 
 def roots(ctx: Context) -> Iterator[tuple[ast.AST, ast.expr]]:
     """(node, radicand) for `sqrt(s)`, `s.sqrt()`, `s ** 0.5`, `pow(s, 0.5)`."""
-    for node in ast.walk(ctx.tree):
+    for node in ctx.nodes((ast.BinOp, ast.Call)):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and number(node.right) == 0.5:
             yield node, node.left
-        elif isinstance(node, ast.Call) and callee(node) == "sqrt" and operand(node, ctx.modules) is not None:
+        elif isinstance(node, ast.Call) and callee(node) == "sqrt" and operand(node, ctx.modules) is not None \
+                and not ctx.is_safe_op(node):
             if not (isinstance(node.func, ast.Attribute) and root(node.func) == "math"):
                 yield node, operand(node, ctx.modules)
         elif isinstance(node, ast.Call) and callee(node) in ("pow", "power") and len(node.args) == 2 \

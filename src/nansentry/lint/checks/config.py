@@ -85,7 +85,7 @@ def _half_casts(ctx: Context) -> Iterator[ast.Call]:
     for call in ctx.nodes(ast.Call):
         name = callee(call)
         texts = [ast.unparse(a) for a in call.args] + [ast.unparse(k.value) for k in call.keywords]
-        fp16 = any(t.endswith(("float16", ".half")) or t in ("'float16'", "'half'") for t in texts)
+        fp16 = any(t.endswith(("float16", ".half", "HalfTensor")) or t in ("'float16'", "'half'") for t in texts)
         if name == "half" and not call.args and isinstance(call.func, ast.Attribute):
             yield call
         elif name in ("to", "type", "set_default_dtype") and fp16:

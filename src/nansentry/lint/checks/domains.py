@@ -46,7 +46,7 @@ def _clamp_bounds(ctx: Context, node: ast.AST, depth: int = 0) -> tuple[float | 
 def check_unclamped_acos(ctx: Context) -> Iterator[Finding]:
     """NS106: acos/asin of a value not clamped strictly inside (-1, 1)."""
     for call in ctx.nodes(ast.Call):
-        if callee(call) not in _ACOS or root(call.func) == "math":
+        if callee(call) not in _ACOS or root(call.func) == "math" or ctx.is_safe_op(call):
             continue
         inner = operand(call, ctx.modules)
         if inner is None or number(inner) is not None or where_branch(ctx, call) is not None:

@@ -79,8 +79,8 @@ def _is_max(ctx: Context, node: ast.AST, depth: int = 0) -> bool:
 
 def check_exp_without_max(ctx: Context) -> Iterator[Finding]:
     """NS105: exp(x) / sum(exp(x)) and log(sum(exp(x))) with x not shifted by its max."""
-    for node in ast.walk(ctx.tree):
-        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
+    for node in ctx.nodes(ast.BinOp):
+        if not isinstance(node.op, ast.Div):
             continue
         x = _exp_input(ctx, node.left)
         if x is None or _summed_exp(ctx, node.right) is None or is_shifted(ctx, x):

@@ -36,7 +36,8 @@ def is_square(ctx: Context, node: ast.AST) -> bool:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
         return same(node.left, node.right)
     if isinstance(node, ast.Call):
-        if callee(node) in ("square", "sqr", "abs2"):
+        if callee(node) in ("square", "sqr", "abs2", "squared_difference", "mse_loss", "l2_loss",
+                            "mean_squared_error", "mse", "MSELoss"):
             return True
         if callee(node) in ("pow", "power"):
             exponent = node.args[-1] if node.args else None

@@ -17,7 +17,7 @@ from nansentry.lint.syntax import (
     number, operand, short,
 )
 
-_PROB_NAMES = ("prob", "softmax", "sigmoid", "y_pred", "ypred", "y_hat", "yhat", "p_y_given",
+_PROB_NAMES = ("prob", "softmax", "sigmoid", "y_pred", "ypred", "y_hat", "yhat", "p_hat", "p_y_given",
                "y_conv", "predictions", "likelihood")
 _ACTIVATION_LAYERS = frozenset({"Dense", "Activation", "Conv2D", "Conv1D", "TimeDistributed"})
 _MAX_DEPTH = 8
@@ -56,8 +56,9 @@ def zero_source(ctx: Context, node: ast.AST, depth: int = 0) -> str | None:
             return _kind(name)
         if isinstance(node.func, ast.Call):  # nn.Softmax(dim=1)(x), Dense(..., 'softmax')(x)
             return _layer_kind(node.func)
-        if isinstance(node.func, ast.Attribute) and isinstance(ctx.resolve(node.func), ast.Call):
-            return _layer_kind(ctx.resolve(node.func))  # self.act = nn.Softmax(); self.act(x)
+        model = ctx.resolve(node.func) if isinstance(node.func, (ast.Name, ast.Attribute)) else None
+        if isinstance(model, ast.Call):  # self.act = nn.Softmax(); model = Net(); model(x)
+            return _layer_kind(model) or _model_output(ctx, model, depth + 1)
         inner = operand(node, ctx.modules)
         if inner is not None and name in PASS_THROUGH:
             return again(inner)
@@ -84,6 +85,20 @@ def zero_source(ctx: Context, node: ast.AST, depth: int = 0) -> str | None:
         if any(word in low for word in _PROB_NAMES) and "log" not in low:
             return f"probability (named `{name}`)"
     return None
+
+
+def _model_output(ctx: Context, model: ast.Call, depth: int) -> str | None:
+    """The output kind of `Net()` (its forward's returns) or `Sequential([..., Softmax])`."""
+    if callee(model) == "Sequential":
+        layers = model.args[0].elts if model.args and isinstance(model.args[0], ast.List) else model.args
+        last = layers[-1] if layers else None
+        return _layer_kind(last) if isinstance(last, ast.Call) else None
+    cls = ctx.classes.get(callee(model))
+    methods = [m for m in cls.body if isinstance(m, ast.FunctionDef)
+               and m.name in ("forward", "call", "__call__")] if cls else []
+    returns = [r.value for m in methods for r in ast.walk(m) if isinstance(r, ast.Return) and r.value]
+    kinds = [zero_source(ctx, r, depth + 1) for r in returns]
+    return kinds[0] if kinds and all(kinds) else None
 
 
 def _is_one(node: ast.AST) -> bool:
@@ -113,7 +128,7 @@ def log_calls(ctx: Context) -> Iterator[tuple[ast.Call, ast.expr]]:
     """Every differentiable log call (not `math.log`) with its operand."""
     for call in ctx.nodes(ast.Call):
         name = callee(call)
-        if name not in LOGS and name != "log1p":
+        if name not in LOGS and name != "log1p" or ctx.is_safe_op(call):
             continue
         if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name) \
                 and call.func.value.id == "math":

@@ -45,6 +45,8 @@ def _inf_masked(ctx: Context, node: ast.AST, depth: int = 0) -> ast.AST | None:
     if isinstance(node, (ast.Name, ast.Attribute)):
         value = ctx.resolve(node)
         return again(value) if value is not None else None
+    if isinstance(node, ast.Subscript):
+        return again(node.value)
     if isinstance(node, ast.Call):
         name = callee(node)
         if name in ("masked_fill", "masked_fill_") and len(node.args) >= 2:
@@ -61,7 +63,9 @@ def _inf_masked(ctx: Context, node: ast.AST, depth: int = 0) -> ast.AST | None:
     if isinstance(node, ast.BinOp):
         if isinstance(node.op, ast.Add) and (mentions_neg_inf(node.left) or mentions_neg_inf(node.right)):
             return node if not _is_causal(ctx, node) else None
-        return again(node.left) if isinstance(node.op, (ast.Div, ast.Mult, ast.Add, ast.Sub)) else None
+        if isinstance(node.op, ast.Add):  # scores + attn_mask, the mask built with -inf
+            return again(node.left) or again(node.right)
+        return again(node.left) if isinstance(node.op, (ast.Div, ast.Mult, ast.Sub)) else None
     return None
 
 
