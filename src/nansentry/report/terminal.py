@@ -39,6 +39,13 @@ def _wrap(text: str, indent: int, first: str = "") -> list[str]:
                          break_on_hyphens=False, break_long_words=False) or [pad + first]
 
 
+def _lead(lines: list[str], word: str, p: _Paint, *styles: str) -> list[str]:
+    """Colour the first occurrence of `word` after wrapping, so colour never changes the layout."""
+    if lines and word in lines[0]:
+        lines[0] = lines[0].replace(word, p(word, *styles), 1)
+    return lines
+
+
 def render(report: Report, finding: Finding | None, color: bool, report_dir: str | Path | None = None) -> str:
     """The failure block (or a short healthy note) as one string ending in a newline."""
     p = _Paint(color)
@@ -84,10 +91,10 @@ def render(report: Report, finding: Finding | None, color: bool, report_dir: str
 
     if d is not None:
         rule = find(d.root_cause)
-        why = _wrap(f"{p(d.root_cause, 'bold', 'magenta')} — {d.summary}", LABEL)
+        why = _lead(_wrap(f"{d.root_cause} — {d.summary}", LABEL), d.root_cause, p, "bold", "magenta")
         evidence = [e for e in d.evidence if not (fn and fn.op and e.startswith(f"`{fn.op}`") and " produced " in e)]
         for e in evidence[:MAX_EVIDENCE]:
-            why += [p(x, "dim") if color else x for x in _wrap(e, LABEL, "· ")]
+            why += [p(x, "dim") for x in _wrap(e, LABEL, "· ")]
         if len(evidence) > MAX_EVIDENCE:
             why.append(" " * LABEL + f"… (+{len(evidence) - MAX_EVIDENCE} more in the report)")
         if d.alternatives:
@@ -98,7 +105,7 @@ def render(report: Report, finding: Finding | None, color: bool, report_dir: str
         block("WHY", why)
         todo: list[str] = []
         for i, f in enumerate(d.fixes[:MAX_FIXES], 1):
-            todo += _wrap(f"{p(f.action, 'green')}: {f.detail}", LABEL, f"{i}. ")
+            todo += _lead(_wrap(f"{f.action}: {f.detail}", LABEL, f"{i}. "), f.action, p, "green")
         if len(d.fixes) > MAX_FIXES:
             todo.append(" " * LABEL + f"… (+{len(d.fixes) - MAX_FIXES} more in the report)")
         block("FIX", todo)
