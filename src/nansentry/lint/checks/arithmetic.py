@@ -82,9 +82,12 @@ def roots(ctx: Context) -> Iterator[tuple[ast.AST, ast.expr]]:
                 and not ctx.is_safe_op(node):
             if not (isinstance(node.func, ast.Attribute) and root(node.func) == "math"):
                 yield node, operand(node, ctx.modules)
-        elif isinstance(node, ast.Call) and callee(node) in ("pow", "power") and len(node.args) == 2 \
-                and number(node.args[1]) == 0.5:
-            yield node, node.args[0]
+        elif isinstance(node, ast.Call) and callee(node) in ("pow", "power") and node.args \
+                and number(node.args[-1]) == 0.5:
+            if len(node.args) == 2:
+                yield node, node.args[0]
+            elif isinstance(node.func, ast.Attribute) and not is_module_call(node, ctx.modules):
+                yield node, node.func.value  # s.pow(0.5)
 
 
 _NORM_FIX = {

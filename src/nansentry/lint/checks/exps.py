@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from nansentry.lint.checks.logs import log_calls
 from nansentry.lint.context import Context
 from nansentry.lint.findings import Finding, finding
-from nansentry.lint.syntax import MAXES, PASS_THROUGH, SUMS, callee, operand, short
+from nansentry.lint.syntax import MAXES, PASS_THROUGH, SUMS, callee, operand, same, short
 
 _MAX_DEPTH = 8
 
@@ -43,6 +43,14 @@ def _summed_exp(ctx: Context, node: ast.AST, depth: int = 0) -> ast.expr | None:
         value = ctx.resolve(node)
         return _summed_exp(ctx, value, depth + 1) if value is not None else None
     return None
+
+
+def _has_exp_of(ctx: Context, den: ast.AST, num: ast.AST, x: ast.AST) -> bool:
+    """Whether the denominator sums exp(x): `e.sum()`, `sum(exp(x))`, `1 + exp(x)`."""
+    if _summed_exp(ctx, den) is not None:
+        return True
+    return any(same(_exp_input(ctx, n), x) or isinstance(num, ast.Name) and same(n, num)
+               for n in ast.walk(den) if isinstance(n, (ast.Call, ast.Name)))
 
 
 def is_shifted(ctx: Context, node: ast.AST, depth: int = 0) -> bool:
@@ -83,10 +91,10 @@ def check_exp_without_max(ctx: Context) -> Iterator[Finding]:
         if not isinstance(node.op, ast.Div):
             continue
         x = _exp_input(ctx, node.left)
-        if x is None or _summed_exp(ctx, node.right) is None or is_shifted(ctx, x):
+        if x is None or is_shifted(ctx, x) or not _has_exp_of(ctx, node.right, node.left, x):
             continue
         yield finding(ctx, node, "NS105",
-                      f"`{short(node)}` is a softmax written by hand on `{short(x, 40)}` without "
+                      f"`{short(node)}` is a softmax (or sigmoid) written by hand on `{short(x, 40)}` without "
                       f"subtracting its max: exp overflows past 88 (float32), inf / inf = NaN",
                       "use the library softmax (torch.softmax / tf.nn.softmax / jax.nn.softmax), "
                       "or exp(x - x.max(dim, keepdim=True).values)")

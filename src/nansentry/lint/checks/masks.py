@@ -61,7 +61,7 @@ def _inf_masked(ctx: Context, node: ast.AST, depth: int = 0) -> ast.AST | None:
             return again(operand(node, ctx.modules))
         return None
     if isinstance(node, ast.BinOp):
-        if isinstance(node.op, ast.Add) and (mentions_neg_inf(node.left) or mentions_neg_inf(node.right)):
+        if mentions_neg_inf(node):  # scores + (1 - m) * -inf: also 0 * -inf = NaN on kept positions
             return node if not _is_causal(ctx, node) else None
         if isinstance(node.op, ast.Add):  # scores + attn_mask, the mask built with -inf
             return again(node.left) or again(node.right)
