@@ -56,13 +56,23 @@ def code_of(op: OpEvidence | None) -> str | None:
 def stats_line(s: TensorStats) -> str:
     """`640 values: 37 exact zeros, min 0, max 0.99` — the counts that matter first."""
     parts: list[str] = []
-    for n, what in ((s.n_nan, "NaN"), (s.n_posinf, "+inf"), (s.n_neginf, "-inf"), (s.n_zero, "exact zeros"),
-                    (s.n_negative, "negatives"), (s.n_one, "values at ±1"), (s.n_beyond, "values beyond float16's 65504")):
+    for n, what in ((s.n_nan, "NaN"), (s.n_posinf, "+inf"), (s.n_neginf, "-inf"), (s.n_zero, "exact zero"),
+                    (s.n_negative, "negative"), (s.n_one, "value at ±1"), (s.n_beyond, "value beyond float16's 65504")):
         if n:
-            parts.append(f"{n} {what}")
+            parts.append(f"{n} {_plural(what, n)}")
     rng = f"min {num(s.min)}, max {num(s.max)}" if s.min is not None and s.max is not None else ""
     if rng:
         parts.append(rng)
     head = f"{s.numel} values" if s.numel else "values"
     label = f"{s.name} " if s.name and s.name not in ("input", "output", "other") else ""
     return f"{label}({head}: {', '.join(parts) if parts else 'all finite'})"
+
+
+def _plural(what: str, n: int) -> str:
+    """`1 exact zero`, `37 exact zeros`, `2 values at ±1` (NaN and inf stay as they are)."""
+    if n == 1 or what in ("NaN", "+inf", "-inf"):
+        return what
+    head, _, rest = what.partition(" ")
+    if what.startswith("value"):
+        return "values" + what[len("value"):]
+    return what + "s" if not rest else f"{head} {rest}s" if head == "exact" else what + "s"

@@ -92,7 +92,8 @@ def render(report: Report, finding: Finding | None, color: bool, report_dir: str
     if d is not None:
         rule = find(d.root_cause)
         why = _lead(_wrap(f"{d.root_cause} — {d.summary}", LABEL), d.root_cause, p, "bold", "magenta")
-        evidence = [e for e in d.evidence if not (fn and fn.op and e.startswith(f"`{fn.op}`") and " produced " in e)]
+        evidence = [e for e in d.evidence if not (fn and fn.op and e.startswith(f"`{fn.op}`") and " produced " in e)
+                    and not (samples and e.startswith(("dataset samples", "batch positions")))]
         for e in evidence[:MAX_EVIDENCE]:
             why += [p(x, "dim") for x in _wrap(e, LABEL, "· ")]
         if len(evidence) > MAX_EVIDENCE:
