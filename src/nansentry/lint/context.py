@@ -178,6 +178,14 @@ class Context:
             scope = self._outer.get(id(scope))
         return None
 
+    def follow(self, node: ast.AST) -> ast.expr | None:
+        """What a subscript or name stands for: `x[i]` -> `x`, `p` -> its assigned value."""
+        if isinstance(node, ast.Subscript):
+            return node.value
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            return self.resolve(node)
+        return None
+
     def framework(self, node: ast.AST) -> str:
         """`torch`, `tf`, `keras`, `theano`, `jax`, `numpy` or "" for the call's namespace."""
         name = root(node.func) if isinstance(node, ast.Call) else root(node)

@@ -70,12 +70,8 @@ def zero_radicand(ctx: Context, node: ast.AST, depth: int = 0) -> str | None:
         if isinstance(node.op, ast.Mult):
             return again(node.left) or again(node.right)
         return None
-    if isinstance(node, ast.Subscript):
-        return again(node.value)
-    if isinstance(node, (ast.Name, ast.Attribute)):
-        value = ctx.resolve(node)
-        return again(value) if value is not None else None
-    return None
+    target = ctx.follow(node)
+    return again(target) if target is not None else None
 
 
 def is_difference(ctx: Context, node: ast.AST, depth: int = 0) -> bool:
@@ -138,12 +134,8 @@ def zero_denominator(ctx: Context, node: ast.AST, depth: int = 0) -> str | None:
         return f"the root of {kind}" if kind else None
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
         return again(node.left) or again(node.right)
-    if isinstance(node, ast.Subscript):
-        return again(node.value)
-    if isinstance(node, (ast.Name, ast.Attribute)):
-        value = ctx.resolve(node)
-        return again(value) if value is not None else None
-    return None
+    target = ctx.follow(node)
+    return again(target) if target is not None else None
 
 
 def where_branch(ctx: Context, node: ast.AST) -> ast.Call | None:
