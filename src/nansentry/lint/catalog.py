@@ -38,8 +38,8 @@ RULES: tuple[Rule, ...] = (
          "probs = F.softmax(logits, dim=1)\nloss = -(y * torch.log(probs)).sum(1).mean()   # NS101",
          "Work in log space from the logits: F.log_softmax / F.cross_entropy, F.logsigmoid / "
          "F.binary_cross_entropy_with_logits, tf.nn.log_softmax / "
-         "tf.nn.softmax_cross_entropy_with_logits, T.nnet.categorical_crossentropy on logits "
-         "via logsoftmax. When only probabilities exist, nansentry.safe.log(p) keeps the value "
+         "tf.nn.softmax_cross_entropy_with_logits, T.nnet.logsoftmax, jax.nn.log_softmax. "
+         "When only probabilities exist, nansentry.safe.log(p) keeps the value "
          "and the gradient finite."),
     Rule("NS102", "clipped-log-input",
          "log of a clipped or clamped input: log(clip(y, 1e-8, 1)), log(y.clamp(min=eps)), "
