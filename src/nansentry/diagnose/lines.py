@@ -44,9 +44,9 @@ def trace_line(ctx: Context) -> str | None:
     """`loss 2.3 -> 4.1e3 over the last 4 steps; grad norm 1.2 -> 3e5` (what moved)."""
     s = ctx.signals
     parts = []
-    if s.first_loss is not None and s.last_loss is not None and s.n_pre:
+    if s.first_loss is not None and s.last_loss is not None and s.n_pre >= 2:
         parts.append(f"loss {num(s.first_loss)} at the first step, {num(s.last_loss)} just before the failure")
-    if s.grad_ref is not None and s.grad_peak is not None:
+    if s.grad_ref is not None and s.grad_peak is not None and s.n_pre >= 2:
         parts.append(f"gradient norm {num(s.grad_ref)} early, peak {num(s.grad_peak)}")
     return "; ".join(parts) if parts else None
 

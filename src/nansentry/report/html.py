@@ -38,7 +38,7 @@ def render_html(report: Report, finding: Finding | None, run: RunInfo, records: 
 
 def _header(report: Report, run: RunInfo, ok: bool, title: str) -> str:
     badge = '<span class="badge ok">healthy</span>' if ok else '<span class="badge bad">NaN/Inf</span>'
-    facts = [f"{report.steps} steps"]
+    facts = [f"{report.steps} step{'s' if report.steps != 1 else ''}"]
     if run.script:
         facts.append(_e(os.path.basename(run.script)))
     if run.optimizers:

@@ -119,6 +119,9 @@ def line_chart(series: Sequence[Series], title: str, mark_step: int | None = Non
                     out.append(f'<text x="{px(x):.1f}" y="{T + 10}" text-anchor="middle" class="nf">×</text>')
         if path:
             out.append(f'<path d="{" ".join(path)}" fill="none" stroke="{s.color}" stroke-width="1.6"/>')
+        if len(path) <= 40:  # short traces: show the points themselves (one point draws no line)
+            out.extend(f'<circle cx="{p[1:].split(",")[0]}" cy="{p.split(",")[1]}" r="2.6" fill="{s.color}"/>'
+                       for p in path)
     if mark_step is not None:
         xm = px(mark_step)
         out.append(f'<line x1="{xm:.1f}" x2="{xm:.1f}" y1="{T}" y2="{T + H}" stroke="{FAIL}" stroke-width="1.5" '
