@@ -1,0 +1,55 @@
+"""DataLoader instrumentation: every batch it yields, with its dataset indices.
+
+The main process draws indices from the sampler in every DataLoader mode (workers
+only fetch), so `_next_index` is where they are recorded; a FIFO per iterator matches
+them to batches as they come back, prefetching included (batches come back in
+order unless `in_order=False`, in which case indices are reported as unknown).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Callable
+
+from torch.utils.data import dataloader as _dl
+
+_Iter = _dl._BaseDataLoaderIter
+
+
+def _indices_known(it: Any) -> bool:
+    if it._dataset_kind != _dl._DatasetKind.Map:
+        return False  # IterableDataset: the sampler yields no indices
+    return bool(getattr(it, "_in_order", True))
+
+
+def _as_list(idx: Any) -> list[Any]:
+    return list(idx) if isinstance(idx, (list, tuple)) else [idx]
+
+
+def patch_dataloader(on_batch: Callable[[Any, list[Any] | None], None]) -> Callable[[], None]:
+    """Route every batch to `on_batch(batch, indices)`; return the undo function."""
+    orig_next, orig_index, orig_reset = _Iter.__next__, _Iter._next_index, _Iter._reset
+
+    def _next_index(self: Any) -> Any:
+        idx = orig_index(self)
+        self.__dict__.setdefault("_nansentry_fifo", deque()).append(idx)
+        return idx
+
+    def _reset(self: Any, *args: Any, **kwargs: Any) -> Any:
+        self.__dict__["_nansentry_fifo"] = deque()
+        return orig_reset(self, *args, **kwargs)
+
+    def __next__(self: Any) -> Any:
+        batch = orig_next(self)
+        fifo = self.__dict__.get("_nansentry_fifo")
+        idx = fifo.popleft() if fifo else None
+        indices = _as_list(idx) if idx is not None and _indices_known(self) else None
+        on_batch(batch, indices)
+        return batch
+
+    _Iter.__next__, _Iter._next_index, _Iter._reset = __next__, _next_index, _reset  # type: ignore[method-assign]
+
+    def undo() -> None:
+        _Iter.__next__, _Iter._next_index, _Iter._reset = orig_next, orig_index, orig_reset  # type: ignore[method-assign]
+
+    return undo

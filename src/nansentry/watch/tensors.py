@@ -1,0 +1,49 @@
+"""Finding the floating-point tensors inside whatever a loop passes around.
+
+Batches and model outputs come as tensors, tuples, lists, dicts, namedtuples or
+dataclasses (e.g. Hugging Face ModelOutput); integer and bool tensors are skipped
+since they cannot hold NaN.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Iterator
+
+import torch
+
+
+def iter_float_tensors(obj: Any, _depth: int = 0) -> Iterator[torch.Tensor]:
+    """Yield every floating (or complex) tensor in a nested structure, in order."""
+    if isinstance(obj, torch.Tensor):
+        if (obj.is_floating_point() or obj.is_complex()) and obj.numel() > 0:
+            yield obj
+        return
+    if _depth > 6 or isinstance(obj, (str, bytes, int, float, bool, type(None))):
+        return
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from iter_float_tensors(v, _depth + 1)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from iter_float_tensors(v, _depth + 1)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            yield from iter_float_tensors(getattr(obj, f.name, None), _depth + 1)
+
+
+def device_minmax(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """min and max of each tensor as float32 0-d tensors, on its device, no sync.
+
+    NaN propagates through aminmax, so a NaN anywhere makes both NaN; an inf shows
+    as +-inf. One fused pass per tensor (cheaper than abs().amax(): no temporary).
+    """
+    out: list[torch.Tensor] = []
+    for t in tensors:
+        t = t.detach()
+        if t.is_complex():
+            t = torch.view_as_real(t)
+        lo, hi = torch.aminmax(t)
+        out.append(lo.float())
+        out.append(hi.float())
+    return out
