@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import torch
 
@@ -23,6 +23,15 @@ from nansentry.watch.snapshot import BatchRef, RootCall, StepSnapshot
 from nansentry.watch.tensors import device_minmax, iter_float_tensors
 
 UPDATE_RATIO_EVERY = 10  # steps between exact update-to-weight ratios (one param copy)
+
+
+class Recovery(Protocol):
+    """What a recovery policy may do around a healthy update."""
+
+    def before_update(self, engine: "Engine", opt: torch.optim.Optimizer, grads: list[torch.Tensor],
+                      record: StepRecord) -> None: ...
+
+    def after_update(self, engine: "Engine", opt: torch.optim.Optimizer, skipped: bool) -> None: ...
 
 
 def _params_of(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
@@ -61,6 +70,7 @@ class Engine:
         self._carry_norms: dict[str, float] = {}
         self.depth = 0
         self.clip_grad_norm: float | None = None
+        self.recovery: Recovery | None = None  # set by the session under --recover auto
 
     # ---- data -------------------------------------------------------------------
     def on_batch(self, batch: Any, indices: list[Any] | None) -> None:
@@ -130,8 +140,11 @@ class Engine:
             self.trace.append(record if not skip else _mark_skipped(record))
         if skip:
             self._skip(opt, params)
-        elif opt is self.lead and self.step % UPDATE_RATIO_EVERY == 0:
-            self._before = [p.detach().clone() for p in params]
+        else:
+            if self.recovery is not None:  # clip, lower the step size (recover auto)
+                self.recovery.before_update(self, opt, grads, record)
+            if opt is self.lead and self.step % UPDATE_RATIO_EVERY == 0:
+                self._before = [p.detach().clone() for p in params]
         self._stepped_since_update = True
 
     def on_step_post(self, opt: torch.optim.Optimizer) -> None:
@@ -156,6 +169,8 @@ class Engine:
                     return
             else:
                 self._param_probe = (opt, pidx)
+        if self.recovery is not None:
+            self.recovery.after_update(self, opt, skipped is not None)
         if opt is self.lead:
             self._next_step()
 
