@@ -69,6 +69,7 @@ class Engine:
         self._stepped_since_update = False
         self._carry_norms: dict[str, float] = {}
         self.depth = 0
+        self._scaled: set[int] = set()  # ids of GradScaler outputs awaiting backward
         self.clip_grad_norm: float | None = None
         self.recovery: Recovery | None = None  # set by the session under --recover auto
 
@@ -103,8 +104,20 @@ class Engine:
         self.probes.add("output", device_minmax(list(iter_float_tensors(output))))
 
     # ---- loss and backward ------------------------------------------------------
+    def on_scaled_loss(self, loss: torch.Tensor, scaled: torch.Tensor) -> None:
+        """GradScaler.scale(loss): watch the loss itself, not loss * scale.
+
+        A scale near the float range can overflow the scaled loss on purpose; the
+        scaler then skips the step, which is its business, not a NaN event.
+        """
+        self._scaled.add(id(scaled))
+        self.on_backward((loss,))
+
     def on_backward(self, tensors: tuple[torch.Tensor, ...]) -> None:
         for t in tensors:
+            if id(t) in self._scaled:
+                self._scaled.discard(id(t))
+                continue
             if isinstance(t, torch.Tensor) and t.is_floating_point():
                 loss = t.detach()
                 self.snapshot.losses.append(loss)
@@ -260,6 +273,7 @@ class Engine:
             p.grad = None
 
     def _next_step(self) -> None:
+        self._scaled.clear()
         self.step += 1
         self.snapshot.clear(self.step)
 

@@ -138,6 +138,17 @@ class Installation:
             return update
 
         self._patch(torch.amp.GradScaler, "update", make)
+        on_scale = self._safe(self.engine.on_scaled_loss)
+
+        def make_scale(orig: Any) -> Any:
+            def scale(scaler: Any, outputs: Any) -> Any:
+                out = orig(scaler, outputs)
+                if scaler.is_enabled() and isinstance(outputs, torch.Tensor):
+                    on_scale(outputs, out)
+                return out
+            return scale
+
+        self._patch(torch.amp.GradScaler, "scale", make_scale)
 
     def _patch_clip(self) -> None:
         e = self.engine
