@@ -51,7 +51,6 @@ class Windows(Dataset):
         return self.x[i], self.y[i]
 
 
-model = nn.Module()
 model = nn.Sequential()
 model.add_module("blocks", nn.Sequential(Block(32), Block(32)))
 model.add_module("head", nn.Linear(32, 2))

@@ -6,7 +6,7 @@ and every parameter turns NaN while the forward loss looked fine. The dataset of
 one degenerate pair (an item paired with itself, a de-duplication bug) at a known index.
 Fix: sqrt(x + eps) or torch.linalg.vector_norm / F.pairwise_distance (safe at 0).
 """
-# nansentry-scenario: {"cause": "singular_gradient", "phase": "backward", "op": "sqrt", "module": null, "samples": [77], "recoverable": false, "heldout": false, "step": 0}
+# nansentry-scenario: {"cause": "singular_gradient", "phase": "backward", "op": "sqrt", "module": null, "samples": [77], "recoverable": false, "heldout": false, "step": 3}
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset

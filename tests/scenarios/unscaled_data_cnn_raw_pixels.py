@@ -3,7 +3,7 @@
 Synthetic 16x16 grey images of a bright square of random size on a noisy background; the
 target is the square's area in pixels (up to ~150). Raw pixel values of order 255 make the
 first conv activations and gradients hundreds of times larger than with normalised input;
-SGD with momentum at lr 2e-2 overshoots and the run diverges to inf within a few steps.
+SGD with momentum at lr 5e-2 overshoots and the run diverges to inf within a few steps.
 Fix: x / 255 (and scale the target) -- --clean does both.
 """
 # nansentry-scenario: {"cause": "unscaled_data", "phase": "forward", "op": "mkldnn_convolution", "module": "0", "samples": [], "recoverable": true, "heldout": false, "step": 0}
@@ -40,11 +40,11 @@ class Squares(Dataset):
 
 loader = DataLoader(Squares(), batch_size=32, shuffle=True)
 model = nn.Sequential(
-    nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-    nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+    nn.Conv2d(1, 8, 3, padding=1), nn.LeakyReLU(0.1), nn.MaxPool2d(2),
+    nn.Conv2d(8, 16, 3, padding=1), nn.LeakyReLU(0.1), nn.AdaptiveAvgPool2d(1),
     nn.Flatten(), nn.Linear(16, 1),
 )
-opt = torch.optim.SGD(model.parameters(), lr=2e-2, momentum=0.9)
+opt = torch.optim.SGD(model.parameters(), lr=5e-2, momentum=0.9)
 
 losses, step = [], 0
 for epoch in range(4):
