@@ -39,7 +39,8 @@ def test_healthy_run_reports_healthy(tmp_path):
     assert g.step == 5
 
 
-@pytest.mark.parametrize("phase,step", [("forward", 3), ("loss", 2), ("backward", 4)], ids=str)
+@pytest.mark.parametrize("phase,step", [("forward", 3), ("forward", 12), ("loss", 2), ("loss", 11), ("backward", 4)],
+                         ids=str)
 def test_phase_and_step_of_first_nonfinite(tmp_path, phase, step):
     model = Net()
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
@@ -60,7 +61,7 @@ def test_phase_and_step_of_first_nonfinite(tmp_path, phase, step):
         model.poison_at = step
     with pytest.raises(nansentry.NonFiniteError) as err:
         with nansentry.Guard(model, opt, json=tmp_path / "r.json"):
-            train(model, opt, steps=8, x=x, y=y, loss_fn=loss_fn)
+            train(model, opt, steps=14, x=x, y=y, loss_fn=loss_fn)
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["status"] == "nonfinite"
     assert rep["first_nonfinite"]["step"] == step

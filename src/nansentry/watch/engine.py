@@ -23,6 +23,7 @@ from nansentry.watch.snapshot import BatchRef, RootCall, StepSnapshot
 from nansentry.watch.tensors import device_minmax, iter_float_tensors
 
 UPDATE_RATIO_EVERY = 10  # steps between exact update-to-weight ratios (one param copy)
+OUTPUT_PROBE_STEPS = 10  # root outputs are reduced on these first steps only; later, on failure
 
 
 class Recovery(Protocol):
@@ -72,6 +73,7 @@ class Engine:
         self._scaled: set[int] = set()  # ids of GradScaler outputs awaiting backward
         self.clip_grad_norm: float | None = None
         self.recovery: Recovery | None = None  # set by the session under --recover auto
+        self.window: Any = None  # watch.window.LossWindow, set by watch.install
 
     # ---- data -------------------------------------------------------------------
     def on_batch(self, batch: Any, indices: list[Any] | None) -> None:
@@ -101,7 +103,8 @@ class Engine:
         if call is None:
             return
         call.output = output
-        self.probes.add("output", device_minmax(list(iter_float_tensors(output))))
+        if self.step < OUTPUT_PROBE_STEPS:  # the scale at the start is evidence of bad init
+            self.probes.add("output", device_minmax(list(iter_float_tensors(output))))
 
     # ---- loss and backward ------------------------------------------------------
     def on_scaled_loss(self, loss: torch.Tensor, scaled: torch.Tensor) -> None:
@@ -125,6 +128,8 @@ class Engine:
 
     # ---- optimizer --------------------------------------------------------------
     def on_step_pre(self, opt: torch.optim.Optimizer) -> None:
+        if self.window is not None:
+            self.window.close()  # the loss window ends at the latest here
         if self.stopped:
             return
         if self.lead is None:
@@ -220,6 +225,8 @@ class Engine:
             suspects = [grads[i] for i, v in enumerate(gvals) if not math.isfinite(v)]
             grad_bad = any(has_nonfinite(suspects))
         phase = _phase_of(values, grad_bad)
+        if phase in ("loss", "backward") and "output" not in values and self._outputs_nonfinite():
+            phase = "forward"  # failure path only: the held outputs tell forward from loss
         batch = values.get("batch", [])
         absmax = [max(abs(batch[i]), abs(batch[i + 1])) for i in range(0, len(batch) - 1, 2)]
         out = values.get("output", [])
@@ -240,6 +247,10 @@ class Engine:
             phase=phase,
         )
         return rec, phase
+
+    def _outputs_nonfinite(self) -> bool:
+        outs = [t for c in self.snapshot.root_calls for t in iter_float_tensors(c.output)]
+        return any(has_nonfinite(outs))
 
     def _check_params(self, opt, pidx, pvals, step: int) -> bool:
         """True (and the event raised) if the update left a non-finite parameter."""
