@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import os
 import sys
 from typing import Any
 
-from nansentry.records import Diagnosis, Finding, FirstNonfinite, Intervention, Report, RunInfo
+from nansentry.records import Diagnosis, Finding, Intervention, Report, RunInfo
 from nansentry.trace import save_report_dir
 from nansentry.watch.options import Options
 
@@ -53,28 +54,15 @@ def diagnose(engine: Any, finding: Finding, options: Options) -> Diagnosis | Non
 
 def build_report(engine: Any, finding: Finding | None, diagnosis: Diagnosis | None,
                  interventions: list[Intervention]) -> Report:
-    first = None
-    if finding is not None:
-        op = finding.op
-        first = FirstNonfinite(
-            step=finding.step, phase=finding.phase,
-            op=op.op if op else None, module=op.module if op else None,
-            file=op.file if op else None, line=op.line if op else None,
-            tensor=op.tensor if op else None,
-        )
-    extra: dict[str, Any] = {}
-    if finding is not None:
-        extra["batch_positions"] = list(finding.batch_positions)
-        extra["reproduced"] = finding.reproduced
-    return Report(
-        status="nonfinite" if finding is not None else "healthy",
-        steps=engine.step,
-        first_nonfinite=first,
-        diagnosis=diagnosis,
-        bad_samples=tuple(finding.bad_samples) if finding else (),
-        interventions=tuple(interventions),
-        extra=extra,
-    )
+    """The contract report of this run, plus the additive fields forensics knows."""
+    from nansentry.report import build_report as assemble
+
+    report = assemble(engine.trace.records(), finding, run_info(engine, engine.options), interventions,
+                      steps=engine.step, diagnosis=diagnosis)
+    if finding is None:
+        return report
+    extra = {"batch_positions": list(finding.batch_positions), "reproduced": finding.reproduced}
+    return replace(report, extra={**report.extra, **extra})
 
 
 def write(report: Report, finding: Finding | None, engine: Any, options: Options) -> None:
