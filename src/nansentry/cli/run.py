@@ -33,6 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true", help="re-raise the guard's own internal errors")
     p.add_argument("--max-skips", type=int, default=20, metavar="N",
                    help="stop after N non-finite steps in a row under --recover skip/auto (default 20)")
+    p.add_argument("--quarantine", metavar="FILE",
+                   help="exclude the dataset indices listed in FILE (a quarantine.json of an earlier run, "
+                        "or a JSON list) from every batch")
+    p.add_argument("--snapshot-every", type=int, default=50, metavar="N",
+                   help="--recover auto: keep a good state for rollback every N steps (default 50)")
+    p.add_argument("--snapshot-keep", type=int, default=2, metavar="K",
+                   help="--recover auto: good states kept (default 2)")
+    p.add_argument("--snapshot-max-mb", type=float, default=None, metavar="MB",
+                   help="--recover auto: host memory bound for the kept states (default: none)")
     p.add_argument("-m", dest="module", metavar="MODULE", help="run a library module as a script")
     p.add_argument("script", nargs="?", metavar="SCRIPT")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
@@ -71,6 +80,10 @@ def _validate(args: argparse.Namespace) -> tuple[list[str], str | None] | int:
         return _fail(err)
     if args.json and (err := _check_writable_dir(Path(args.json).resolve().parent)):
         return _fail(err)
+    if args.quarantine and not Path(args.quarantine).is_file():
+        return _fail(f"no such quarantine file: {args.quarantine}")
+    if args.snapshot_every < 1 or args.snapshot_keep < 1:
+        return _fail("--snapshot-every and --snapshot-keep take a number of 1 or more")
     return [args.script] + list(args.args), str(path.resolve())
 
 
@@ -83,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(err)
 
     from nansentry.errors import NonFiniteError
+    from nansentry.recover.config import RecoveryConfig
     from nansentry.watch.options import Options
     from nansentry.watch.session import Session
 
@@ -93,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
         strict=args.strict,
         max_skips_in_row=args.max_skips,
         script=script or args.module,
+        recovery=RecoveryConfig(snapshot_every=args.snapshot_every, snapshot_keep=args.snapshot_keep,
+                                snapshot_max_mb=args.snapshot_max_mb,
+                                quarantine_file=Path(args.quarantine) if args.quarantine else None),
     )
     session = Session(options).start()
     old_term = signal.signal(signal.SIGTERM, _on_sigterm)
@@ -122,9 +139,9 @@ def run(args: argparse.Namespace) -> int:
         report = session.close(crashed=crashed)
     except NonFiniteError:
         return 1
-    if report.status != "healthy":
+    if report.status != "healthy" and not session.recovered:
         return 1
-    return status
+    return status  # healthy, or recovered by --recover auto: the script's own status
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 import torch
 
+from nansentry.recover.config import RecoveryConfig
+from nansentry.recover.state import RecoveryState
 from nansentry.records import Report
 from nansentry.watch.options import Options
 from nansentry.watch.session import Session
@@ -35,7 +37,14 @@ class Guard:
             watches every optimizer in the process.
         report: directory for the full report (JSON, trace, HTML).
         json: path of the JSON report alone.
-        recover: "off", "skip" or "auto".
+        recover: "off", "skip" or "auto" (the recovery ladder, see docs/recovery.md).
+        quarantine: a quarantine list (JSON) from an earlier run: those dataset indices
+            are excluded from every batch, in any recover mode.
+        snapshot_every, snapshot_keep, snapshot_max_mb: good states kept for rollback
+            under recover="auto" (CPU copies; cost in docs/recovery.md).
+
+    The guard's own recovery state (quarantine, clip threshold, LR factor, counters)
+    goes into the user's checkpoint with `state_dict()` / `load_state_dict()`.
     """
 
     def __init__(
@@ -48,6 +57,10 @@ class Guard:
         recover: str = "off",
         strict: bool = False,
         max_skips_in_row: int = 20,
+        quarantine: str | Path | None = None,
+        snapshot_every: int = 50,
+        snapshot_keep: int = 2,
+        snapshot_max_mb: float | None = None,
     ) -> None:
         if isinstance(optimizer, torch.optim.Optimizer):
             optimizers: list[torch.optim.Optimizer] | None = [optimizer]
@@ -59,6 +72,9 @@ class Guard:
             recover=recover,
             strict=strict,
             max_skips_in_row=max_skips_in_row,
+            recovery=RecoveryConfig(snapshot_every=snapshot_every, snapshot_keep=snapshot_keep,
+                                    snapshot_max_mb=snapshot_max_mb,
+                                    quarantine_file=Path(quarantine) if quarantine else None),
         )
         self._session = Session(options, model, optimizers).start()
         atexit.register(self._atexit)
@@ -77,6 +93,14 @@ class Guard:
     def step(self) -> int:
         """Optimizer steps seen so far."""
         return self._session.engine.step
+
+    def state_dict(self) -> dict[str, Any]:
+        """The guard's own state, to save with the model's checkpoint (plain, picklable)."""
+        return self._session.recovery_state().to_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore quarantine list, clip threshold, LR factor and counters from `state_dict()`."""
+        self._session.load_recovery_state(RecoveryState.from_dict(state))
 
     def __enter__(self) -> "Guard":
         return self

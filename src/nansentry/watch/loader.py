@@ -26,12 +26,40 @@ def _as_list(idx: Any) -> list[Any]:
     return list(idx) if isinstance(idx, (list, tuple)) else [idx]
 
 
+_index_filters: list[Callable[[Any, Any], Any]] = []
+
+
+def add_index_filter(fn: Callable[[Any, Any], Any]) -> Callable[[], None]:
+    """Filter the indices a DataLoader draws (recovery's quarantine); return the undo.
+
+    `fn(iterator, idx)` returns `idx` (an index or a batch of them) without the excluded
+    ones, or None to draw again; it runs in the main process, before workers see the
+    indices, so shuffling, custom (batch) samplers and workers all go through it.
+    Active only while `patch_dataloader` is installed; map-style datasets only.
+    """
+    _index_filters.append(fn)
+    return lambda: _index_filters.remove(fn) if fn in _index_filters else None
+
+
+def _draw(self: Any, orig_index: Callable[[Any], Any]) -> Any:
+    idx = orig_index(self)
+    if not _index_filters or self._dataset_kind != _dl._DatasetKind.Map:
+        return idx
+    while True:  # StopIteration at the end of the sampler ends the epoch as usual
+        kept: Any = idx
+        for fn in _index_filters:
+            kept = fn(self, kept) if kept is not None else None
+        if kept is not None:
+            return kept
+        idx = orig_index(self)
+
+
 def patch_dataloader(on_batch: Callable[[Any, list[Any] | None], None]) -> Callable[[], None]:
     """Route every batch to `on_batch(batch, indices)`; return the undo function."""
     orig_next, orig_index, orig_reset = _Iter.__next__, _Iter._next_index, _Iter._reset
 
     def _next_index(self: Any) -> Any:
-        idx = orig_index(self)
+        idx = _draw(self, orig_index)
         self.__dict__.setdefault("_nansentry_fifo", deque()).append(idx)
         return idx
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from nansentry.recover.config import RecoveryConfig
 
 RECOVER_MODES = ("off", "skip", "auto")
 
@@ -27,6 +29,7 @@ class Options:
     exit_on_nonfinite: bool = False  # zero-code mode: SystemExit(1) after the report
     script: str | None = None
     color: bool | None = None  # None: decide from the terminal
+    recovery: RecoveryConfig = field(default_factory=RecoveryConfig)  # --recover auto's budgets, quarantine file
 
     def __post_init__(self) -> None:
         if self.recover not in RECOVER_MODES:

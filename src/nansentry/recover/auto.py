@@ -1,0 +1,250 @@
+"""`--recover auto`: the ladder wired to the engine's hook points.
+
+The engine calls `before_update` / `after_update` around every healthy update (take a
+good-state snapshot at the cadence, clip, apply the LR factor) and the session calls
+`act` at each non-finite step with the ladder's plan. Everything done is reported
+through `intervene` (the report's `interventions`, one stderr line) and noted on the
+step's trace record.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+import weakref
+from typing import Any, Callable
+
+import torch
+
+from nansentry.recover.backoff import LRBackoff
+from nansentry.recover.clip import Clipper, threshold_from
+from nansentry.recover.config import RecoveryConfig
+from nansentry.recover.ladder import CODE_BUGS, Evidence, Plan
+from nansentry.recover.quarantine import Quarantine
+from nansentry.recover.rollback import StateStore
+from nansentry.recover.state import Counters, RecoveryState
+
+SPIKE = 4.0  # a loss above SPIKE x the recent median is not a good state to return to
+RECENT = 16  # steps of history behind that median
+DIVERGED = 10.0  # a loss above DIVERGED x the good state's typical loss: the run is diverging
+
+
+class AutoRecovery:
+    """The ladder's actions and state for one run (the engine's `Recovery`)."""
+
+    def __init__(self, cfg: RecoveryConfig, quarantine: Quarantine,
+                 intervene: Callable[[int, str, str], None]) -> None:
+        self.cfg = cfg
+        self.quarantine = quarantine
+        self.intervene = intervene
+        max_bytes = int(cfg.snapshot_max_mb * 2**20) if cfg.snapshot_max_mb is not None else None
+        self.store = StateStore(cfg.snapshot_keep, max_bytes)
+        self.clipper = Clipper()
+        self.backoff = LRBackoff()
+        self.counters = Counters()
+        self.roots: weakref.WeakSet[torch.nn.Module] = weakref.WeakSet()
+        self.code_fix: str | None = None  # set when a code bug was only skipped
+        self._notes: dict[int, list[str]] = {}
+        self._warned_memory = False
+        self._last_snapshot: int | None = None
+        self._since = -1  # step of the last rollback: older records describe a run that is gone
+        self._ref_loss: float | None = None  # typical loss at the state last rolled back to
+
+    # ---- around healthy updates (engine hook points) ---------------------------
+    def before_update(self, engine: Any, opt: torch.optim.Optimizer, grads: list[torch.Tensor],
+                      record: Any) -> None:
+        for call in engine.snapshot.root_calls:
+            self.roots.add(call.module)
+        if opt is engine.lead and self._diverged_again(engine, opt, record):
+            return
+        if opt is engine.lead and self._due(engine, record):
+            self._snapshot(engine, record)
+        factor = self.clipper.clip_(grads, record.grad_norm)
+        if factor is not None:
+            self.counters.clipped_steps += 1
+            self._note(engine.step, f"clipped {record.grad_norm:.3g} -> {self.clipper.threshold:.3g}")
+        if self.backoff.factor != 1.0:
+            self.backoff.apply(opt)
+            self._note(engine.step, f"lr x{self.backoff.factor:.3g}")
+        self._flush_notes(engine)
+
+    def after_update(self, engine: Any, opt: torch.optim.Optimizer, skipped: bool) -> None:
+        self.backoff.restore(opt)
+        self._flush_notes(engine)
+
+    def _due(self, engine: Any, record: Any) -> bool:
+        # steps since the last snapshot (or rollback), so a spiky cadence step retries at the next
+        if self._last_snapshot is not None and engine.step - self._last_snapshot < self.cfg.snapshot_every:
+            return False
+        if self.store.too_big:
+            return False
+        return _is_good(record, engine.trace.records()[-RECENT - 1:-1])
+
+    def _diverged_again(self, engine: Any, opt: torch.optim.Optimizer, record: Any) -> bool:
+        """After a rollback only: a finite loss DIVERGED x above the good state's means the
+        smaller step size is still too large; roll back again now rather than wait for inf."""
+        ref, loss = self._ref_loss, record.loss
+        if ref is None or loss is None or not math.isfinite(loss) or loss <= DIVERGED * ref:
+            return False
+        if self.counters.rollbacks >= self.cfg.max_rollbacks or self.store.latest is None:
+            self._ref_loss = None  # budget spent: the next non-finite step stops the run
+            return False
+        engine._skip(opt, _params(opt))  # hide the grads: the engine skips this update
+        engine.trace.replace_last(skipped=True)
+        ev = Evidence(step=engine.step, phase="loss", root_cause="learning_rate_too_high", diverging=True,
+                      has_good_state=True, rollbacks=self.counters.rollbacks)
+        self.intervene(engine.step, "skip", f"loss {loss:.4g} is over {DIVERGED:g}x the good state's "
+                                            f"{ref:.4g}: still diverging")
+        self.counters.skipped_steps += 1
+        self.act(engine, engine.step, Plan(rollback=True, backoff=True), ev, None)
+        self._flush_notes(engine)
+        return True
+
+    def _snapshot(self, engine: Any, record: Any) -> None:
+        state = self.store.save(engine.step, list(self.roots), list(engine.optimizers), scalers=True)
+        if state is not None:
+            past = [r.loss for r in _alive(engine.trace.records()[-RECENT:], self._since)]
+            state.ref_loss = statistics.median(past) if past else record.loss
+        if state is None and not self._warned_memory:
+            self._warned_memory = True
+            sys.stderr.write(f"nansentry: a good-state snapshot needs more than snapshot_max_mb="
+                             f"{self.cfg.snapshot_max_mb}: rollback is off; raise the bound to enable it\n")
+        elif state is not None:
+            self.counters.snapshots += 1
+            self._last_snapshot = engine.step
+
+    # ---- at a non-finite step ----------------------------------------------------
+    def evidence(self, engine: Any, step: int, phase: str, root_cause: str, bad_samples: list[int],
+                 applied: bool, skippable: bool, in_row: int) -> Evidence:
+        total = self.quarantine.dataset_len
+        room = self.cfg.max_quarantined
+        if total:
+            room = min(room, int(self.cfg.max_quarantined_fraction * total))
+        fresh = tuple(i for i in bad_samples if i not in self.quarantine)
+        return Evidence(
+            step=step, phase=phase, root_cause=root_cause, bad_samples=fresh, applied=applied,
+            skippable=skippable, in_row=in_row, has_good_state=self.store.latest is not None,
+            diverging=_diverging(_alive(engine.trace.records(), self._since)),
+            clip_ready=self._threshold(engine) is not None, clipping=self.clipper.threshold is not None,
+            quarantined=len(self.quarantine), quarantine_room=max(0, room - len(self.quarantine)),
+            rollbacks=self.counters.rollbacks,
+        )
+
+    def act(self, engine: Any, step: int, plan: Plan, ev: Evidence, code_fix: str | None) -> None:
+        """Carry out `plan` (not `stop`, which the session handles)."""
+        self.counters.events += 1
+        cause = ev.root_cause
+        if plan.quarantine:
+            new = self.quarantine.add(list(plan.quarantine), step, f"{cause}: non-finite {ev.phase} value")
+            self.counters.quarantine_events += 1
+            self.intervene(step, "quarantine", f"samples {new} excluded from every later batch ({cause})")
+            self._note(step, f"quarantined {new}")
+        if plan.clip:
+            self.clipper.threshold = self._threshold(engine)
+            self.intervene(step, "clip", f"gradient clipping on: global norm <= {self.clipper.threshold:.4g} "
+                                         f"({self.cfg.clip_multiplier:g} x the median norm of healthy steps)")
+        if plan.rollback and self.store.latest is not None:
+            state = self.store.latest
+            self.store.restore(state, list(engine.optimizers))
+            self.counters.rollbacks += 1
+            self._last_snapshot = step  # the next snapshot comes a full cadence later
+            self._since = step
+            self._ref_loss = getattr(state, "ref_loss", None)
+            self.intervene(step, "rollback", f"parameters, optimizer, scheduler and scaler state restored "
+                                             f"to the start of step {state.step} ({cause})")
+            self._note(step, f"rolled back to step {state.step}")
+            if ev.applied and step < engine.step and engine.snapshot.optimizer is not None:
+                engine._skip(engine.snapshot.optimizer, _params(engine.snapshot.optimizer))  # GPU: grads of bad params
+        if plan.backoff:
+            self.counters.backoffs += 1
+            times = self.cfg.backoff ** self.counters.backoffs
+            self.backoff.lower(times)
+            self.intervene(step, "lr_backoff", f"step size x{times:g}: learning rate factor now "
+                                               f"{self.backoff.factor:.4g} (survives the LR scheduler)")
+        if plan.skip:
+            self.counters.skipped_steps += 1
+            why = "; ".join(plan.reasons) or "non-finite step"
+            self.intervene(step, "skip", f"non-finite {ev.phase} value: optimizer step skipped ({why})")
+            only_skip = not (plan.rollback or plan.quarantine or plan.clip or ev.diverging)
+            if only_skip and cause in CODE_BUGS and code_fix and self.code_fix is None:
+                self.code_fix = code_fix
+        self._note(step, "diverging" if ev.diverging else cause)
+
+    def _threshold(self, engine: Any) -> float | None:
+        recs = [r for r in engine.trace.records() if not r.skipped and not r.nonfinite]
+        return threshold_from((r.grad_norm for r in recs), self.cfg.clip_multiplier)
+
+    # ---- trace notes ------------------------------------------------------------------
+    def _note(self, step: int, text: str) -> None:
+        self._notes.setdefault(step, []).append(text)
+
+    def _flush_notes(self, engine: Any) -> None:
+        last = engine.trace.last()
+        if last is None or last.step not in self._notes:
+            return
+        notes = self._notes.pop(last.step)
+        engine.trace.replace_last(note="; ".join(([last.note] if last.note else []) + notes))
+        self._notes = {s: n for s, n in self._notes.items() if s > last.step}
+
+    # ---- state and summary ---------------------------------------------------------------
+    def state(self) -> RecoveryState:
+        self.counters.clipped_steps = max(self.counters.clipped_steps, self.clipper.clipped_steps)
+        return RecoveryState(quarantine=self.quarantine.to_dict(), clip_threshold=self.clipper.threshold,
+                             lr_factor=self.backoff.factor, counters=self.counters)
+
+    def load_state(self, st: RecoveryState) -> None:
+        self.quarantine.load_dict(st.quarantine)
+        self.clipper.threshold = st.clip_threshold
+        self.backoff.factor = st.lr_factor
+        self.counters = st.counters
+
+    def summary(self) -> dict[str, Any]:
+        """The report's `recovery` block."""
+        store = self.store
+        return {
+            "skipped_steps": self.counters.skipped_steps,
+            "quarantined": self.quarantine.indices,
+            "clip_threshold": self.clipper.threshold,
+            "clipped_steps": self.counters.clipped_steps,
+            "lr_factor": self.backoff.factor,
+            "rollbacks": self.counters.rollbacks,
+            "snapshots": {"taken": self.counters.snapshots, "kept": len(store.states),
+                          "bytes": store.nbytes, "seconds": round(store.seconds, 4),
+                          "every": self.cfg.snapshot_every},
+            "code_fix": self.code_fix,
+        }
+
+
+def _is_good(record: Any, history: list[Any]) -> bool:
+    """A healthy step, and neither its loss nor its gradient norm a spike."""
+    for key in ("loss", "grad_norm"):
+        v = getattr(record, key)
+        if v is None:
+            continue
+        if not math.isfinite(v):
+            return False
+        past = [getattr(r, key) for r in history if not r.nonfinite and getattr(r, key) is not None]
+        past = [p for p in past if math.isfinite(p)]
+        if len(past) >= 3 and abs(v) > SPIKE * abs(statistics.median(past)) + 1e-12:
+            return False
+    return True
+
+
+def _alive(records: list[Any], since: int) -> list[Any]:
+    """Healthy records with a finite loss after step `since`."""
+    return [r for r in records if r.step > since and not r.skipped and not r.nonfinite
+            and r.loss is not None and math.isfinite(r.loss)]
+
+
+def _diverging(records: list[Any]) -> bool:
+    """The last losses are DIVERGED x above the run's earlier median (climbing to the blow-up)."""
+    losses = [r.loss for r in records]
+    if len(losses) < 4:
+        return False
+    past, recent = losses[:-3], losses[-3:]
+    return max(recent) > DIVERGED * abs(statistics.median(past)) + 1e-12
+
+
+def _params(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
+    return [p for g in opt.param_groups for p in g["params"]]

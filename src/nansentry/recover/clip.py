@@ -1,0 +1,48 @@
+"""Gradient clipping switched on at run time, with a threshold from the run's own norms.
+
+The threshold is `multiplier x` the median gradient norm of the run's healthy steps
+(the median ignores the few exploding steps at the end). Clipping reuses the global
+norm the engine already read back for the step, so it adds no host sync: one
+`_foreach_mul_` over the gradients when the norm is above the threshold.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Iterable
+
+import torch
+
+MIN_HISTORY = 3  # healthy steps needed before a threshold means anything
+
+
+def threshold_from(norms: Iterable[float | None], multiplier: float) -> float | None:
+    """`multiplier x median` of the finite, positive norms; None with too little history."""
+    vals = [v for v in norms if v is not None and math.isfinite(v) and v > 0]
+    if len(vals) < MIN_HISTORY:
+        return None
+    return multiplier * statistics.median(vals)
+
+
+class Clipper:
+    """Clip the global gradient norm to `threshold` (None: off)."""
+
+    def __init__(self) -> None:
+        self.threshold: float | None = None
+        self.clipped_steps = 0
+
+    def clip_(self, grads: list[torch.Tensor], grad_norm: float | None) -> float | None:
+        """Scale `grads` in place if their norm (already known) exceeds the threshold.
+
+        Returns the factor applied, or None when nothing was done. Same arithmetic as
+        `torch.nn.utils.clip_grad_norm_` (max_norm / (norm + 1e-6)).
+        """
+        if self.threshold is None or grad_norm is None or not grads:
+            return None
+        if not math.isfinite(grad_norm) or grad_norm <= self.threshold:
+            return None
+        factor = self.threshold / (grad_norm + 1e-6)
+        torch._foreach_mul_(grads, factor)  # no sync: the norm is the step's record
+        self.clipped_steps += 1
+        return factor

@@ -1,0 +1,86 @@
+"""Recovery table: each recoverable script under `nansentry run --recover auto` vs `--clean`.
+
+    python tests/recover/_zoo_table.py [--only NAME ...] > table.md
+
+Prints one markdown row per script: exit status, final losses, their ratio, what the
+guard did. Scripts: the zoo's recoverable scenarios (tests/scenarios, heldout flagged)
+and this folder's own (tests/recover/scripts).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "scenarios"))
+import _zoo  # noqa: E402
+
+FINAL = re.compile(r"final_loss=([^\s]+)")
+
+
+def final_loss(text: str) -> float | None:
+    m = FINAL.findall(text)
+    return float(m[-1]) if m else None
+
+
+def run(cmd: list[str], timeout: int = 900) -> tuple[int, str, float]:
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    return p.returncode, p.stdout + p.stderr, time.perf_counter() - t0
+
+
+def scripts() -> list[tuple[Path, str]]:
+    out = [(s.path, "heldout" if s.meta.get("heldout") else "zoo") for s in _zoo.load_all()
+           if s.meta.get("recoverable")]
+    out += [(p, "recover") for p in sorted((HERE / "scripts").glob("*.py"))]
+    return out
+
+
+def row(path: Path, kind: str) -> dict:
+    py = sys.executable
+    cli = str(Path(py).with_name("nansentry"))
+    rc_clean, out_clean, _ = run([py, str(path), "--clean"])
+    with tempfile.TemporaryDirectory() as d:
+        js = Path(d) / "r.json"
+        rc, out, secs = run([cli, "run", "--recover", "auto", "--json", str(js), str(path)])
+        rep = json.loads(js.read_text()) if js.exists() else {}
+    clean, got = final_loss(out_clean), final_loss(out)
+    ratio = got / clean if clean and got is not None and math.isfinite(got) else float("nan")
+    rec = rep.get("recovery", {})
+    did = sorted({i["action"] for i in rep.get("interventions", [])})
+    cause = (rep.get("diagnosis") or {}).get("root_cause")
+    return {"script": path.stem, "kind": kind, "rc": rc, "rc_clean": rc_clean, "clean": clean, "auto": got,
+            "ratio": ratio, "actions": did, "cause": cause, "seconds": round(secs, 1),
+            "quarantined": rec.get("quarantined"), "lr_factor": rec.get("lr_factor"),
+            "clip": rec.get("clip_threshold"), "skipped": rec.get("skipped_steps")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--jsonl", help="also append each row as JSON to this file")
+    args = ap.parse_args()
+    print("| script | set | diagnosis | exit | final loss clean | final loss auto | ratio | actions |")
+    print("|---|---|---|---|---|---|---|---|")
+    for path, kind in scripts():
+        if args.only and path.stem not in args.only:
+            continue
+        r = row(path, kind)
+        if args.jsonl:
+            with open(args.jsonl, "a") as f:
+                f.write(json.dumps(r) + "\n")
+        print(f"| {r['script']} | {r['kind']} | {r['cause']} | {r['rc']} | {r['clean']:.4g} | "
+              f"{r['auto'] if r['auto'] is None else format(r['auto'], '.4g')} | {r['ratio']:.3g} | "
+              f"{', '.join(r['actions'])} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

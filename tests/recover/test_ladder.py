@@ -1,0 +1,53 @@
+"""The ladder's decisions on synthetic evidence (no torch)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nansentry.recover import Evidence, RecoveryConfig, decide
+
+CFG = RecoveryConfig(max_rollbacks=3, escalate_after=3)
+GOOD = dict(has_good_state=True, quarantine_room=100, clip_ready=True)
+
+
+def kinds(plan) -> str:
+    out = [name for name in ("skip", "clip", "rollback", "backoff") if getattr(plan, name)]
+    out += ["quarantine"] if plan.quarantine else []
+    return "stop" if plan.stop else "+".join(out)
+
+
+@pytest.mark.parametrize("ev,expected", [
+    (Evidence(step=5, phase="data", root_cause="dirty_data", bad_samples=(3, 9), **GOOD), "skip+quarantine"),
+    (Evidence(step=5, phase="data", root_cause="dirty_data", **GOOD), "skip"),
+    (Evidence(step=5, phase="data", root_cause="dirty_data", bad_samples=(3, 9), has_good_state=True,
+              quarantine_room=1), "stop"),
+    (Evidence(step=5, phase="backward", root_cause="exploding_gradients", **GOOD), "skip+clip"),
+    (Evidence(step=5, phase="backward", root_cause="exploding_gradients", clipping=True, **GOOD),
+     "skip+rollback+backoff"),
+    (Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", **GOOD), "skip+rollback+backoff"),
+    (Evidence(step=1, phase="loss", root_cause="unscaled_data", **GOOD), "skip+rollback+backoff"),
+    (Evidence(step=5, phase="loss", root_cause="fp16_overflow", diverging=True, **GOOD), "skip+rollback+backoff"),
+    (Evidence(step=5, phase="loss", root_cause="log_of_zero", **GOOD), "skip"),
+    (Evidence(step=5, phase="loss", root_cause="log_of_zero", in_row=4, **GOOD), "skip+rollback+backoff"),
+    (Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", rollbacks=3, **GOOD), "stop"),
+    (Evidence(step=5, phase="optimizer", root_cause="learning_rate_too_high", applied=True, **GOOD),
+     "rollback+backoff"),
+    (Evidence(step=5, phase="optimizer", root_cause="division_by_zero", applied=True, quarantine_room=9), "stop"),
+    (Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", quarantine_room=9), "skip+backoff"),
+], ids=["dirty-quarantine", "dirty-no-indices-skip", "quarantine-budget-stop", "exploding-clip",
+        "exploding-clipped-rollback", "lr-rollback", "unscaled-rollback", "misdiagnosed-but-diverging",
+        "code-bug-skip", "code-bug-escalates", "rollback-budget-stop", "applied-rollback",
+        "applied-without-state-stop", "no-state-backoff"])
+def test_decide(ev, expected):
+    assert kinds(decide(ev, CFG)) == expected
+
+
+def test_code_bug_skip_says_it_is_not_a_fix():
+    plan = decide(Evidence(step=1, phase="loss", root_cause="log_of_zero", **GOOD), CFG)
+    assert "not a fix" in plan.reasons[0]
+
+
+def test_clip_only_for_exploding_gradients():
+    assert not decide(Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", **GOOD), CFG).clip
+    assert decide(Evidence(step=5, phase="loss", root_cause="exploding_gradients", clipping=False,
+                           has_good_state=True, clip_ready=False), CFG).rollback

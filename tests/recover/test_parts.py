@@ -1,0 +1,84 @@
+"""Quarantine list, guard state, clip and backoff in isolation."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+import torch
+
+from nansentry.recover import Quarantine, RecoveryConfig, RecoveryState
+from nansentry.recover.backoff import LRBackoff
+from nansentry.recover.clip import Clipper, threshold_from
+from nansentry.recover.state import Counters
+
+
+def test_quarantine_filter_and_file(tmp_path):
+    q = Quarantine()
+    assert q.add([3, 5], step=2, reason="dirty") == [3, 5] and q.add([5, 7], 4, "x") == [7]
+    assert q.filter([1, 3, 4]) == [1, 4] and q.filter((3, 8)) == (8,) and q.filter([3, 5]) is None
+    assert q.filter(5) is None and q.filter(6) == 6 and q.filter(["a", 3]) == ["a"]
+    q.save(tmp_path / "q.json")
+    data = json.loads((tmp_path / "q.json").read_text())
+    assert data["indices"] == [3, 5, 7] and data["samples"][0] == {"index": 3, "step": 2, "reason": "dirty"}
+    r = Quarantine()
+    r.load(tmp_path / "q.json")
+    assert r.indices == [3, 5, 7] and r.loaded == 3
+    (tmp_path / "plain.json").write_text("[11, 12]")
+    r.load(tmp_path / "plain.json")
+    assert r.indices == [3, 5, 7, 11, 12]
+    (tmp_path / "bad.json").write_text("{oops")
+    with pytest.raises(ValueError, match="quarantine file"):
+        r.load(tmp_path / "bad.json")
+
+
+def test_state_round_trip_and_pickle():
+    st = RecoveryState(quarantine={"schema": 1, "indices": [4], "samples": [{"index": 4, "step": 1, "reason": "r"}]},
+                       clip_threshold=2.5, lr_factor=0.125, counters=Counters(events=3, rollbacks=2))
+    d = st.to_dict()
+    assert RecoveryState.from_dict(json.loads(json.dumps(d))) == st
+    assert pickle.loads(pickle.dumps(st)) == st
+    with pytest.raises(ValueError, match="version"):
+        RecoveryState.from_dict({**d, "version": 99})
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="backoff"):
+        RecoveryConfig(backoff=1.5)
+    with pytest.raises(ValueError, match="snapshot_every"):
+        RecoveryConfig(snapshot_every=0)
+
+
+def test_threshold_is_a_multiple_of_the_median():
+    assert threshold_from([1.0, 2.0, 3.0, float("inf"), None, 1e6], 2.0) == 5.0
+    assert threshold_from([1.0, 2.0], 2.0) is None
+
+
+def test_clipper_matches_clip_grad_norm():
+    torch.manual_seed(0)
+    a = [torch.randn(5, 3), torch.randn(7)]
+    b = [t.clone() for t in a]
+    norm = float(torch.linalg.vector_norm(torch.cat([t.flatten() for t in a])))
+    c = Clipper()
+    c.threshold = 1.0
+    assert c.clip_(a, norm) is not None
+    ps = [torch.nn.Parameter(torch.zeros_like(t)) for t in b]
+    for p, g in zip(ps, b):
+        p.grad = g
+    torch.nn.utils.clip_grad_norm_(ps, 1.0)
+    assert all(torch.allclose(x, p.grad, rtol=1e-6, atol=0) for x, p in zip(a, ps))
+    assert c.clip_(a, 0.5) is None  # below the threshold: untouched
+
+
+def test_backoff_applies_during_the_update_only():
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.1)
+    b = LRBackoff()
+    b.apply(opt)
+    assert opt.param_groups[0]["lr"] == 0.1  # factor 1: untouched
+    b.lower(0.5)
+    b.apply(opt)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
+    b.restore(opt)
+    assert opt.param_groups[0]["lr"] == 0.1

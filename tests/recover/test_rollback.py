@@ -1,0 +1,101 @@
+"""Good states: a rollback restores parameters, buffers, optimizer, scheduler and scaler bit for bit."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from nansentry.recover.rollback import StateStore
+
+
+def _equal(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _setup():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=50)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10, growth_interval=1)
+    return model, opt, sched, scaler
+
+
+def _train(model, opt, sched, scaler, steps):
+    for _ in range(steps):
+        x = torch.randn(16, 4)
+        loss = (model(x) - x.sum(1, keepdim=True)).pow(2).mean()
+        opt.zero_grad()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        sched.step()
+
+
+@pytest.mark.parametrize("registered", [True, False], ids=["patched-constructor", "gc-scan"])
+def test_rollback_restores_everything_bit_exact(registered):
+    store = StateStore(keep=2)
+    undo = store.registry.install() if registered else None
+    model, opt, sched, scaler = _setup()
+    if not registered:
+        undo = store.registry.install()  # the scheduler exists before the guard: found by the gc scan
+    try:
+        _train(model, opt, sched, scaler, 3)
+    finally:
+        undo()
+    want = ({k: v.clone() for k, v in model.state_dict().items()}, opt.state_dict(), sched.state_dict(),
+            scaler.state_dict())
+    want = tuple(__import__("copy").deepcopy(w) for w in want)
+    state = store.save(3, [model], [opt])
+    assert state is not None and state.nbytes > 0 and len(state.schedulers) == 1 and len(state.scalers) == 1
+    _train(model, opt, sched, scaler, 4)
+    assert not _equal(model.state_dict(), want[0]) and sched.state_dict() != want[2]
+    assert scaler.state_dict() != want[3]
+    store.restore(state, [opt])
+    assert _equal(model.state_dict(), want[0]), "parameters and BatchNorm buffers"
+    assert _equal(opt.state_dict(), want[1]), "optimizer state"
+    assert _equal(sched.state_dict(), want[2]) and _equal(scaler.state_dict(), want[3])
+    # the restored run continues exactly like a run that never moved on
+    _train(model, opt, sched, scaler, 2)
+    twin = _setup()
+    twin[0].load_state_dict(want[0])
+    twin[1].load_state_dict(want[1])
+    twin[2].load_state_dict(want[2])
+    twin[3].load_state_dict(want[3])
+    torch.manual_seed(5)
+    _train(*twin, 2)
+    torch.manual_seed(5)
+    store.restore(state, [opt])
+    _train(model, opt, sched, scaler, 2)
+    assert _equal(model.state_dict(), twin[0].state_dict())
+
+
+def test_snapshot_is_a_copy_not_a_view():
+    store = StateStore()
+    model, opt, sched, scaler = _setup()
+    _train(model, opt, sched, scaler, 1)
+    state = store.save(1, [model], [opt])
+    before = [t.clone() for t in state.tensors]
+    store.restore(state, [opt])
+    _train(model, opt, sched, scaler, 2)  # updates after a restore must not write into the snapshot
+    assert all(torch.equal(a, b) for a, b in zip(before, state.tensors))
+    assert all(torch.equal(a, b) for a, b in zip(
+        [v for s in state.optimizers[0]["state"].values() for v in s.values() if isinstance(v, torch.Tensor)],
+        [v for s in store.latest.optimizers[0]["state"].values() for v in s.values() if isinstance(v, torch.Tensor)]))
+
+
+def test_memory_bound_and_keep():
+    model, opt, _, _ = _setup()
+    store = StateStore(keep=2)
+    for step in range(4):
+        store.save(step, [model], [opt])
+    assert [s.step for s in store.states] == [2, 3]
+    tiny = StateStore(keep=2, max_bytes=10)
+    assert tiny.save(0, [model], [opt]) is None and tiny.too_big and tiny.latest is None
