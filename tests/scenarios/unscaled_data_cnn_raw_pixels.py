@@ -6,7 +6,7 @@ first conv activations and gradients hundreds of times larger than with normalis
 SGD with momentum at lr 5e-2 overshoots and the run diverges to inf within a few steps.
 Fix: x / 255 (and scale the target) -- --clean does both.
 """
-# nansentry-scenario: {"cause": "unscaled_data", "phase": "forward", "op": "mkldnn_convolution", "module": "0", "samples": [], "recoverable": true, "heldout": false, "step": 0}
+# nansentry-scenario: {"cause": "unscaled_data", "phase": "forward", "op": ["convolution", "mkldnn_convolution"], "module": "0", "samples": [], "recoverable": true, "heldout": false, "step": 0}
 import argparse
 
 import torch
