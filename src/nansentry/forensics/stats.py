@@ -6,7 +6,6 @@ import torch
 
 from nansentry.records import TensorStats
 
-_FP16_MAX = 65504.0  # float16's largest finite value
 
 
 def tensor_stats(t: torch.Tensor, name: str = "", limit: torch.dtype | None = None) -> TensorStats:
@@ -18,7 +17,7 @@ def tensor_stats(t: torch.Tensor, name: str = "", limit: torch.dtype | None = No
         t = t.to(torch.float64)
     finite = torch.isfinite(t)
     vals = t[finite].double()
-    big = torch.finfo(limit).max if limit is not None else (_FP16_MAX if t.dtype == torch.float32 else None)
+    big = torch.finfo(limit).max if limit is not None else None  # only when a cast to `limit` is due
     n_beyond = int((vals.abs() > big).sum()) if big is not None and vals.numel() else 0
     return TensorStats(
         name=name,
