@@ -21,7 +21,8 @@ def kinds(plan) -> str:
     (Evidence(step=5, phase="data", root_cause="dirty_data", **GOOD), "skip"),
     (Evidence(step=5, phase="data", root_cause="dirty_data", bad_samples=(3, 9), has_good_state=True,
               quarantine_room=1), "stop"),
-    (Evidence(step=5, phase="backward", root_cause="exploding_gradients", **GOOD), "skip+clip"),
+    (Evidence(step=5, phase="backward", root_cause="exploding_gradients", **GOOD), "skip+clip+rollback"),
+    (Evidence(step=5, phase="backward", root_cause="exploding_gradients", clip_ready=True), "skip+clip"),
     (Evidence(step=5, phase="backward", root_cause="exploding_gradients", clipping=True, **GOOD),
      "skip+rollback+backoff"),
     (Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", **GOOD), "skip+rollback+backoff"),
@@ -34,7 +35,7 @@ def kinds(plan) -> str:
      "rollback+backoff"),
     (Evidence(step=5, phase="optimizer", root_cause="division_by_zero", applied=True, quarantine_room=9), "stop"),
     (Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", quarantine_room=9), "skip+backoff"),
-], ids=["dirty-quarantine", "dirty-no-indices-skip", "quarantine-budget-stop", "exploding-clip",
+], ids=["dirty-quarantine", "dirty-no-indices-skip", "quarantine-budget-stop", "exploding-rollback-clip", "exploding-no-state-clip",
         "exploding-clipped-rollback", "lr-rollback", "unscaled-rollback", "misdiagnosed-but-diverging",
         "code-bug-skip", "code-bug-escalates", "rollback-budget-stop", "applied-rollback",
         "applied-without-state-stop", "no-state-backoff"])

@@ -27,6 +27,7 @@ from nansentry.recover.state import Counters, RecoveryState
 
 SPIKE = 4.0  # a loss above SPIKE x the recent median is not a good state to return to
 RECENT = 16  # steps of history behind that median
+EXPLODED = 100.0  # gradient norm this far above its early median: exploding gradients
 DIVERGED = 10.0  # a loss above DIVERGED x the good state's typical loss: the run is diverging
 
 
@@ -122,10 +123,15 @@ class AutoRecovery:
         if total:
             room = min(room, int(self.cfg.max_quarantined_fraction * total))
         fresh = tuple(i for i in bad_samples if i not in self.quarantine)
+        alive = _alive(engine.trace.records(), self._since)
+        if root_cause == "fp16_overflow" and not _has_fp16(engine):
+            root_cause = "unknown"  # no float16 in this run: the rule's guess does not apply
+        if root_cause not in ("dirty_data",) and _exploding(alive) and not _diverging(alive):
+            root_cause = "exploding_gradients"  # the trace shows it: norms climbed, the loss did not
         return Evidence(
             step=step, phase=phase, root_cause=root_cause, bad_samples=fresh, applied=applied,
             skippable=skippable, in_row=in_row, has_good_state=self.store.latest is not None,
-            diverging=_diverging(_alive(engine.trace.records(), self._since)),
+            diverging=_diverging(alive),
             clip_ready=self._threshold(engine) is not None, clipping=self.clipper.threshold is not None,
             quarantined=len(self.quarantine), quarantine_room=max(0, room - len(self.quarantine)),
             rollbacks=self.counters.rollbacks,
@@ -172,8 +178,12 @@ class AutoRecovery:
         self._note(step, "diverging" if ev.diverging else cause)
 
     def _threshold(self, engine: Any) -> float | None:
+        """From the healthy steps (before the norms started climbing, when they did)."""
         recs = [r for r in engine.trace.records() if not r.skipped and not r.nonfinite]
-        return threshold_from((r.grad_norm for r in recs), self.cfg.clip_multiplier)
+        norms = [r.grad_norm for r in recs]
+        if _exploding(recs):  # the norms before the climb
+            norms = norms[: max(3, len(norms) // 4)]
+        return threshold_from(norms, self.cfg.clip_multiplier)
 
     # ---- trace notes ------------------------------------------------------------------
     def _note(self, step: int, text: str) -> None:
@@ -244,6 +254,21 @@ def _diverging(records: list[Any]) -> bool:
         return False
     past, recent = losses[:-3], losses[-3:]
     return max(recent) > DIVERGED * abs(statistics.median(past)) + 1e-12
+
+
+def _exploding(records: list[Any]) -> bool:
+    """The gradient norm of the last steps is 100x above the early median (needs 4+ steps)."""
+    norms = [r.grad_norm for r in records if r.grad_norm is not None and math.isfinite(r.grad_norm)]
+    if len(norms) < 4:
+        return False
+    early = statistics.median(norms[: max(2, len(norms) // 2)])
+    return max(norms[-2:]) > EXPLODED * early
+
+
+def _has_fp16(engine: Any) -> bool:
+    if engine.autocast_dtype == "float16" or engine.grad_scaler:
+        return True
+    return any(p.dtype == torch.float16 for o in engine.optimizers for g in o.param_groups for p in g["params"][:4])
 
 
 def _params(opt: torch.optim.Optimizer) -> list[torch.Tensor]:

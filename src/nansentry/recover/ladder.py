@@ -64,7 +64,11 @@ def decide(ev: Evidence, cfg: RecoveryConfig) -> Plan:
         return Plan(stop=f"quarantine budget spent ({ev.quarantined} samples quarantined, "
                          f"{len(ev.bad_samples)} more would exceed it): the data needs cleaning")
     if ev.root_cause == "exploding_gradients" and not ev.clipping and ev.clip_ready:
-        return Plan(skip=True, clip=True, reasons=("gradient norm exploded: clip from now on",))
+        # the last (unclipped) updates already moved the weights far: return to a good state, clip from there
+        if ev.has_good_state and ev.rollbacks < cfg.max_rollbacks:
+            return Plan(skip=ev.skippable, clip=True, rollback=True,
+                        reasons=("gradient norm exploded: roll back and clip from now on",))
+        return Plan(skip=ev.skippable, clip=True, reasons=("gradient norm exploded: clip from now on",))
     if ev.root_cause in DIVERGENCE or ev.root_cause == "exploding_gradients" or ev.diverging:
         return _roll_back(ev, cfg, skip=True)
     if ev.in_row > cfg.escalate_after:  # skipping did not help: the weights themselves went bad

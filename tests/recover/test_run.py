@@ -1,0 +1,272 @@
+"""Each rung end to end: the Python API and `nansentry run` on small seeded models."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+import nansentry
+from nansentry.watch import outcome
+from nansentry.records import Diagnosis
+
+BAD = [5, 37]
+
+
+class Rows(Dataset):
+    """Returns (x, y, index) so the test sees which samples each batch held."""
+
+    def __init__(self, n: int = 64) -> None:
+        g = torch.Generator().manual_seed(1)
+        self.x = torch.randn(n, 4, generator=g)
+        self.y = self.x.sum(1, keepdim=True)
+        self.x[BAD, 1] = float("nan")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int):
+        return self.x[i], self.y[i], i
+
+
+class EvenOddBatches(torch.utils.data.Sampler):
+    """A custom batch sampler: batches of even, then odd indices, shuffled by epoch."""
+
+    def __init__(self, n: int, bs: int) -> None:
+        self.n, self.bs, self.epoch = n, bs, 0
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.epoch)
+        self.epoch += 1
+        for parity in (0, 1):
+            idx = [i for i in torch.randperm(self.n, generator=g).tolist() if i % 2 == parity]
+            for k in range(0, len(idx), self.bs):
+                yield idx[k:k + self.bs]
+
+    def __len__(self) -> int:
+        return 2 * ((self.n // 2 + self.bs - 1) // self.bs)
+
+
+def _loop(model, opt, loader, epochs):
+    seen: list[list[int]] = []
+    for _ in range(epochs):
+        ep: list[int] = []
+        for x, y, i in loader:
+            loss = nn.functional.mse_loss(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            ep += i.tolist()
+        seen.append(ep)
+    return seen
+
+
+@pytest.mark.parametrize("make_loader", [
+    lambda ds: DataLoader(ds, batch_size=8, shuffle=True),
+    lambda ds: DataLoader(ds, batch_size=8, shuffle=True, num_workers=2),
+    lambda ds: DataLoader(ds, batch_sampler=EvenOddBatches(len(ds), 8)),
+], ids=["shuffle", "shuffle-workers2", "custom-batch-sampler"])
+def test_dirty_samples_are_quarantined_in_every_later_epoch(tmp_path, make_loader):
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto") as g:
+        seen = _loop(model, opt, make_loader(Rows()), epochs=3)
+    assert set(BAD) <= set(seen[0])
+    assert not set(BAD) & set(seen[1] + seen[2]), "quarantined samples came back"
+    assert sorted(seen[1]) == sorted(set(range(64)) - set(BAD)), "every other sample still trains"
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["status"] == "nonfinite" and rep["recovery"]["quarantined"] == BAD and rep["recovery"]["recovered"]
+    assert {i["action"] for i in rep["interventions"]} == {"quarantine", "skip"}
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    saved = json.loads((tmp_path / "r.quarantine.json").read_text())
+    assert saved["indices"] == BAD
+    # the saved list, reused: the bad samples never show up, nothing non-finite happens
+    model2 = nn.Linear(4, 1)
+    opt2 = torch.optim.SGD(model2.parameters(), lr=0.05)
+    with nansentry.Guard(model2, opt2, json=tmp_path / "r2.json", quarantine=tmp_path / "r.quarantine.json"):
+        seen2 = _loop(model2, opt2, make_loader(Rows()), epochs=1)
+    assert not set(BAD) & set(seen2[0]) and json.loads((tmp_path / "r2.json").read_text())["status"] == "healthy"
+    assert g.state_dict()["quarantine"]["indices"] == BAD
+
+
+def _diverging_mlp(lr: float):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=20, gamma=0.8)
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(256, 8, generator=g)
+    y = torch.tanh(x @ torch.randn(8, 1, generator=g))
+    return model, opt, sched, x, y
+
+
+def _train_steps(model, opt, sched, x, y, steps):
+    losses = []
+    for s in range(steps):
+        xb, yb = x[(s * 32) % 256:(s * 32) % 256 + 32], y[(s * 32) % 256:(s * 32) % 256 + 32]
+        loss = nn.functional.mse_loss(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_divergence_rolls_back_and_backs_off(tmp_path):
+    model, opt, sched, x, y = _diverging_mlp(lr=1.0)
+    with pytest.raises(nansentry.NonFiniteError):  # without recovery this run dies
+        with nansentry.Guard(model, opt, json=tmp_path / "off.json"):
+            _train_steps(model, opt, sched, x, y, 60)
+    model, opt, sched, x, y = _diverging_mlp(lr=1.0)
+    with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto") as g:
+        losses = _train_steps(model, opt, sched, x, y, 120)
+    rep = json.loads((tmp_path / "r.json").read_text())
+    actions = [i["action"] for i in rep["interventions"]]
+    assert "rollback" in actions and "lr_backoff" in actions and "stop" not in actions
+    r = rep["recovery"]
+    assert r["recovered"] and r["lr_factor"] < 1 and r["rollbacks"] >= 1 and r["snapshots"]["taken"] >= 1
+    assert sum(losses[-10:]) / 10 < 0.5 and all(torch.isfinite(p).all() for p in model.parameters())
+    assert opt.param_groups[0]["lr"] == sched.get_last_lr()[0], "the user's lr is the scheduler's, not ours"
+    st = g.state_dict()
+    assert st["lr_factor"] == r["lr_factor"] and pickle.loads(pickle.dumps(st)) == st
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+    lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=12),
+    lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda s: 1.0 / (1 + s)),
+], ids=["StepLR", "OneCycleLR", "LambdaLR"])
+def test_backoff_survives_the_scheduler(tmp_path, make):
+    """Every update uses factor x the scheduler's lr; the scheduler's own sequence is unchanged."""
+    def run(factor: float | None):
+        torch.manual_seed(0)
+        model = nn.Linear(3, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        sched = make(opt)
+        used, user = [], []
+        guard = None
+        if factor is not None:
+            guard = nansentry.Guard(model, opt, recover="auto")
+            st = guard.state_dict()
+            guard.load_state_dict({**st, "lr_factor": factor})
+        opt.register_step_pre_hook(lambda o, a, k: used.append(o.param_groups[0]["lr"]))  # runs after the guard's
+        for _ in range(10):
+            loss = model(torch.randn(4, 3)).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            user.append(opt.param_groups[0]["lr"])
+        if guard is not None:
+            guard.close()
+        return used, user
+
+    used0, user0 = run(None)
+    used1, user1 = run(0.25)
+    assert user1 == user0, "the scheduler sees and writes its own values"
+    assert used1 == pytest.approx([0.25 * u for u in used0]), "each update used the lowered step size"
+
+
+def test_exploding_gradients_turn_clipping_on(tmp_path, monkeypatch):
+    """Diagnosed exploding gradients: roll back and clip at a threshold from the run's norms."""
+    real = outcome.diagnose
+
+    def fake(engine, finding, options):
+        return Diagnosis(root_cause="exploding_gradients", confidence=0.9, summary="norms exploded")
+    monkeypatch.setattr(outcome, "diagnose", fake)
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.randn(8, 4)
+    with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto"):
+        for s in range(12):
+            scale = 1e39 if s == 6 else 1.0  # one step's gradient overflows
+            loss = (model(x) * scale).pow(2).mean() / scale
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert "clip" in [i["action"] for i in rep["interventions"]]
+    r = rep["recovery"]
+    assert r["clip_threshold"] is not None and r["clip_threshold"] > 0 and r["recovered"]
+    monkeypatch.setattr(outcome, "diagnose", real)
+
+
+def test_code_bug_is_skipped_and_the_summary_names_the_fix(tmp_path, capsys):
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto"):
+        for s in range(8):
+            p = torch.softmax(model(x) * (1e4 if s == 3 else 1.0), 1)  # saturates once: log(0)
+            loss = -(torch.log(p)[torch.arange(16), y]).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert [(i["step"], i["action"]) for i in rep["interventions"]] == [(3, "skip")]
+    err = capsys.readouterr().err
+    if rep["diagnosis"]["root_cause"] in ("log_of_zero", "invalid_domain", "division_by_zero"):
+        assert "is not a fix" in err and rep["recovery"]["code_fix"]
+    assert "1 steps skipped" in err
+
+
+def test_ladder_is_bounded_and_stops_with_the_diagnosis(tmp_path):
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.full((8, 4), float("nan"))
+    with pytest.raises(nansentry.NonFiniteError):
+        with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto", max_skips_in_row=5):
+            for _ in range(50):
+                loss = model(x).pow(2).mean()  # every step: no indices, nothing to quarantine
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["interventions"][-1]["action"] == "stop" and rep["diagnosis"] is not None
+    assert rep["recovery"]["recovered"] is False and len(rep["interventions"]) < 20
+
+
+SCRIPT = """
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+torch.manual_seed(0)
+x = torch.randn(96, 4); y = x.sum(1, keepdim=True); x[[7, 50]] = float("nan")
+model = nn.Linear(4, 1); opt = torch.optim.SGD(model.parameters(), lr=0.05)
+for epoch in range(3):
+    for xb, yb in DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True):
+        loss = nn.functional.mse_loss(model(xb), yb); opt.zero_grad(); loss.backward(); opt.step()
+print("done")
+"""
+
+
+def test_cli_recover_auto_exits_with_the_scripts_status(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    cli = str(Path(sys.executable).with_name("nansentry"))
+    off = subprocess.run([cli, "run", "--json", str(tmp_path / "off.json"), str(script)], capture_output=True, text=True)
+    assert off.returncode == 1
+    p = subprocess.run([cli, "run", "--recover", "auto", "--report", str(tmp_path / "rep"), str(script)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and "done" in p.stdout, p.stderr[-2000:]
+    assert "quarantine: samples" in p.stderr and "recovered, the run finished" in p.stderr
+    rep = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert rep["recovery"]["quarantined"] == [7, 50]
+    trace = [json.loads(s) for s in (tmp_path / "rep" / "trace.jsonl").read_text().splitlines()]
+    assert any(r["skipped"] and "quarantined" in (r["note"] or "") for r in trace)
+    q = tmp_path / "rep" / "quarantine.json"
+    again = subprocess.run([cli, "run", "--recover", "off", "--quarantine", str(q), "--json",
+                            str(tmp_path / "again.json"), str(script)], capture_output=True, text=True)
+    assert again.returncode == 0 and json.loads((tmp_path / "again.json").read_text())["status"] == "healthy"
