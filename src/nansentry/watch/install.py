@@ -19,6 +19,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook, register_op
 from nansentry.errors import NonFiniteError
 from nansentry.watch.engine import Engine
 from nansentry.watch.loader import patch_dataloader
+from nansentry.watch.window import LossWindow
 
 
 class Installation:
@@ -80,9 +81,12 @@ class Installation:
         from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 
         e, rng = self.engine, self._pending_rng
+        window = e.window = LossWindow(e)  # forensics: the loss ops after a root forward
+        self._undo.append(window.close)
 
         def pre(module: torch.nn.Module, args: tuple) -> None:
             if e.depth == 0:
+                window.close()
                 rng.append(e.capture_rng())
             e.depth += 1
 
@@ -91,20 +95,25 @@ class Installation:
             if e.depth == 0 and rng:
                 call = e.on_root_forward(module, args, kwargs, rng.pop())
                 e.on_root_output(call, output)
+                window.open(call, output)
 
         self._undo.append(register_module_forward_pre_hook(self._safe(pre)).remove)
         self._undo.append(register_module_forward_hook(self._safe(post), with_kwargs=True, always_call=True).remove)
 
     def _install_model(self, model: torch.nn.Module) -> None:
         e, rng = self.engine, self._pending_rng
+        window = e.window = LossWindow(e)  # forensics: the loss ops after a root forward
+        self._undo.append(window.close)
 
         def pre(module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+            window.close()
             rng.append(e.capture_rng())
 
         def post(module: torch.nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
             if rng:
                 call = e.on_root_forward(module, args, kwargs, rng.pop())
                 e.on_root_output(call, output)
+                window.open(call, output)
 
         self._undo.append(model.register_forward_pre_hook(self._safe(pre), with_kwargs=True).remove)
         self._undo.append(model.register_forward_hook(self._safe(post), with_kwargs=True, always_call=True).remove)
@@ -117,9 +126,11 @@ class Installation:
 
     def _patch_backward(self) -> None:
         on_backward = self._safe(self.engine.on_backward)
+        close_window = self._safe(lambda ts: getattr(self.engine, "window", None) and self.engine.window.close(ts))
 
         def make(orig: Any) -> Any:
             def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
+                close_window(tuple(tensors) if isinstance(tensors, (tuple, list)) else (tensors,))
                 on_backward(tuple(tensors) if isinstance(tensors, (tuple, list)) else (tensors,))
                 return orig(tensors, *args, **kwargs)
             return backward

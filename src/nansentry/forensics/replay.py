@@ -1,0 +1,223 @@
+"""Exact replay of the failing step under the tracer: forward, loss, backward.
+
+Called from the optimizer pre-hook, so the parameters are still the ones the step
+used. Each root forward is re-run with its saved arguments, RNG state (same dropout
+masks), grad mode and autocast state; the loss ops recorded by `watch.window` are
+re-executed on the replayed tensors; backward goes through `torch.autograd.grad`
+into fresh tensors. Nothing the user sees changes: module buffers (BatchNorm
+running stats), RNG state and `.grad` are as before, and the engine's own hooks,
+which fire during the replay, write into a scratch snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import torch
+from torch.utils._pytree import tree_flatten, tree_unflatten
+
+from nansentry.forensics.tracer import ModuleStack, Site, Tracer
+from nansentry.watch.probes import Probes
+from nansentry.watch.snapshot import RootCall, StepSnapshot
+from nansentry.watch.window import LossOp, Out, Ref, Segment, flat_tensors
+
+
+class Unreplayable(Exception):
+    """The step cannot be re-run (loss not recorded, a recorded tensor is gone)."""
+
+
+@dataclass
+class Subset:
+    """Replay only these batch positions: tensors whose dim 0 is `size` are sliced."""
+
+    positions: list[int]
+    size: int
+    index: torch.Tensor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.index = torch.tensor(self.positions, dtype=torch.long)
+
+    def take(self, t: torch.Tensor) -> torch.Tensor:
+        if t.dim() == 0 or t.shape[0] != self.size:
+            return t
+        return t.index_select(0, self.index.to(t.device))
+
+    def tree(self, obj: Any) -> Any:
+        leaves, spec = tree_flatten(obj)
+        return tree_unflatten([self.take(x) if isinstance(x, torch.Tensor) else x for x in leaves], spec)
+
+    def sizes(self, op: LossOp, flat: list[Any]) -> list[Any]:
+        """Rescale batch-sized integers in recorded shape arguments (view, arange...)."""
+        n, b = len(self.positions), self.size
+        out = []
+        for a in flat:
+            if isinstance(a, int) and not isinstance(a, bool) and a == b:
+                a = n
+            elif isinstance(a, (list, tuple)) and a and all(isinstance(x, int) for x in a):
+                first = a[0]
+                if first == b:
+                    a = type(a)([n, *a[1:]])
+                elif first > b and first % b == 0 and "view" in op.func._schema.name:
+                    a = type(a)([first // b * n, *a[1:]])
+            out.append(a)
+        return out
+
+
+@contextlib.contextmanager
+def quarantine(engine: Any, modules: list[torch.nn.Module]) -> Iterator[None]:
+    """Run with the user's state protected: RNG, buffers, grad mode, engine records."""
+    cpu = torch.get_rng_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+    buffers = [(b, b.detach().clone()) for m in modules for b in m.buffers()]
+    snap, probes, depth = engine.snapshot, engine.probes, engine.depth
+    engine.snapshot, engine.probes = StepSnapshot(snap.step), Probes()
+    grad = torch.is_grad_enabled()
+    try:
+        yield
+    finally:
+        engine.snapshot, engine.probes, engine.depth = snap, probes, depth
+        torch.set_grad_enabled(grad)
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
+        torch.set_rng_state(cpu)
+        if cuda is not None:
+            torch.cuda.set_rng_state_all(cuda)
+
+
+def _autocast(call: RootCall) -> contextlib.AbstractContextManager:
+    if not call.autocast:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=call.autocast["device"], dtype=getattr(torch, call.autocast["dtype"]))
+
+
+def _params(snap: StepSnapshot) -> list[torch.Tensor]:
+    seen: dict[int, torch.Tensor] = {}
+    for call in snap.root_calls:
+        for p in call.module.parameters():
+            seen.setdefault(id(p), p)
+    for opt in snap.optimizers:
+        for g in opt.param_groups:
+            for p in g["params"]:
+                seen.setdefault(id(p), p)
+    return [p for p in seen.values() if p.requires_grad]
+
+
+@dataclass
+class Replay:
+    """What a replay ran; the tracer holds what it found."""
+
+    tracer: Tracer
+    phases: list[str] = field(default_factory=list)
+    complete: bool = False  # forward, loss and backward all re-ran
+    note: str | None = None
+
+
+def replay_step(engine: Any, snap: StepSnapshot, tracer: Tracer, subset: Subset | None = None,
+                backward: bool = True) -> Replay:
+    """Re-run the step's root forwards, loss ops and backward under `tracer`; stop at a producer."""
+    rep = Replay(tracer)
+    modules = [c.module for c in snap.root_calls]
+    segments: list[Segment] = list(snap.loss_ops or [])
+    stack = tracer.modules or ModuleStack()
+    for m in modules:
+        stack.add_root(m)
+    tracer.modules = stack
+    outputs: dict[int, list[torch.Tensor]] = {}
+    results: dict[int, list[torch.Tensor]] = {}
+    with quarantine(engine, modules), stack:
+        for ci, call in enumerate(snap.root_calls):
+            torch.set_rng_state(call.cpu_rng)
+            if call.cuda_rng is not None:
+                torch.cuda.set_rng_state_all(call.cuda_rng)
+            args, kwargs = (subset.tree(call.args), subset.tree(call.kwargs)) if subset else (call.args, call.kwargs)
+            tracer.phase, tracer.site = "forward", None
+            tracer.call_site = next((s.call_site for s in segments if s.call == ci), None)
+            tracer.autocast = bool(call.autocast)
+            with torch.set_grad_enabled(call.grad_enabled), _autocast(call), tracer:
+                out = call.module(*args, **kwargs)
+                tracer.flush()
+            rep.phases.append("forward")
+            outputs[ci] = flat_tensors(out)
+            if tracer.first is not None:
+                return rep
+            for seg in (s for s in segments if s.call == ci):
+                if seg.truncated:
+                    rep.note = "the loss code ran more than the recorded ops: loss and backward not replayed"
+                    return rep
+                losses = _replay_segment(seg, tracer, outputs, results, subset)
+                rep.phases.append("loss")
+                if tracer.first is not None:
+                    return rep
+                if seg.backward is not None and backward:
+                    _replay_backward(snap, tracer, losses)
+                    rep.phases.append("backward")
+                    if tracer.first is not None:
+                        return rep
+        if not segments and snap.losses:
+            rep.note = "the loss ops were not recorded: loss and backward not replayed"
+            return rep
+    rep.complete = True
+    return rep
+
+
+def _replay_segment(seg: Segment, tracer: Tracer, outputs: dict[int, list[torch.Tensor]],
+                    results: dict[int, list[torch.Tensor]], subset: Subset | None) -> list[torch.Tensor]:
+    """Re-execute one window's recorded ops, substituting replayed tensors."""
+
+    def resolve(a: Any) -> Any:
+        if isinstance(a, Ref):
+            if a.op not in results or a.index >= len(results[a.op]):
+                raise Unreplayable(f"recorded op {a.op} has no replayed output {a.index}")
+            return results[a.op][a.index]
+        if isinstance(a, Out):
+            return outputs[a.call][a.index]
+        if isinstance(a, torch.Tensor) and subset is not None and not isinstance(a, torch.nn.Parameter):
+            return subset.take(a)
+        return a
+
+    tracer.phase = "loss"
+    for k, op in enumerate(seg.ops, start=seg.start):
+        flat = [resolve(a) for a in op.flat]
+        if subset is not None:
+            flat = subset.sizes(op, flat)
+        args, kwargs = tree_unflatten(flat, op.spec)
+        external = _writes_external(op)
+        if external is not None or op.func._schema.name.endswith("_local_scalar_dense"):
+            results[k] = [resolve(external)] if external is not None else []
+            continue  # never mutate the user's tensors; never sync for .item()
+        tracer.site = Site(None, *op.site) if op.site else Site()
+        with tracer:
+            out = op.func(*args, **kwargs)
+            tracer.flush()
+        results[k] = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
+        if tracer.first is not None:
+            break
+    tracer.site = None
+    if seg.backward is None or tracer.first is not None:
+        return []
+    return [t for t in (resolve(b) for b in seg.backward) if isinstance(t, torch.Tensor)]
+
+
+def _writes_external(op: LossOp) -> Any:
+    """The tensor an in-place/out= op writes when it is not one the window produced."""
+    args, kwargs = tree_unflatten(op.flat, op.spec)
+    for i, a in enumerate(op.func._schema.arguments):
+        if a.alias_info is not None and a.alias_info.is_write:
+            v = args[i] if i < len(args) else kwargs.get(a.name)
+            if isinstance(v, torch.Tensor):
+                return v
+    return None
+
+
+def _replay_backward(snap: StepSnapshot, tracer: Tracer, losses: list[torch.Tensor]) -> None:
+    losses = [t for t in losses if t.requires_grad]
+    params = _params(snap)
+    if not losses or not params:
+        return
+    tracer.phase, tracer.site = "backward", None
+    with tracer:
+        # fresh gradient tensors: the user's .grad is never touched
+        torch.autograd.grad(losses, params, [torch.ones_like(t) for t in losses], allow_unused=True)

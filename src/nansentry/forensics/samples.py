@@ -1,0 +1,153 @@
+"""Which samples alone reproduce an op failure: bisected replays of batch subsets.
+
+A failure is sample-specific when a replay of some samples alone fails at the same
+op and phase while others do not. Subsets are replayed in the same train/eval mode
+as the step, so batch-coupled layers (BatchNorm in train mode, in-batch contrastive
+losses) see different statistics: a sample is only reported when its subset really
+reproduces the failure, and a batch where most samples "fail" is not sample-specific.
+Dataset indices come from the DataLoader batch whose tensors the root call received.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from typing import Any, Iterator
+
+import torch
+from torch.utils._pytree import tree_flatten
+
+from nansentry.forensics.replay import Subset, replay_step
+from nansentry.forensics.tracer import Tracer
+from nansentry.watch.snapshot import BatchRef, StepSnapshot
+
+MAX_REPLAYS = 64  # bound on subset replays (bisection needs ~2 log2(B) per bad sample)
+MAX_SAMPLES = 8  # more failing samples than this: a property of the model, not of samples
+REINITS = 3  # independent re-initialisations a bad sample must fail under
+
+
+def batch_size(snap: StepSnapshot) -> int | None:
+    """The most common dim 0 among the root calls' tensor arguments."""
+    dims: Counter[int] = Counter()
+    for call in snap.root_calls:
+        for t in tree_flatten((call.args, call.kwargs))[0]:
+            if isinstance(t, torch.Tensor) and t.dim() > 0:
+                dims[int(t.shape[0])] += 1
+    if not dims:
+        return None
+    return dims.most_common(1)[0][0]
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a is b:
+        return True
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return bool(torch.equal(a.detach().cpu(), b.detach().cpu()))
+
+
+def source_batch(snap: StepSnapshot, size: int) -> BatchRef | None:
+    """The DataLoader batch the root calls were fed (match by values, then by size)."""
+    refs = [r for r in snap.batches if r.indices is not None and len(r.indices) == size]
+    if not refs:
+        return None
+    args = [t for c in snap.root_calls for t in tree_flatten((c.args, c.kwargs))[0] if isinstance(t, torch.Tensor)]
+    matched = [r for r in refs if any(_same(b, a) for b in tree_flatten(r.batch)[0]
+                                      if isinstance(b, torch.Tensor) for a in args)]
+    if len(matched) == 1:
+        return matched[0]
+    return refs[0] if len(refs) == 1 else None
+
+
+class _Search:
+    def __init__(self, engine: Any, snap: StepSnapshot, size: int, op: str, phase: str) -> None:
+        self.engine, self.snap, self.size, self.op, self.phase = engine, snap, size, op, phase
+        self.replays = 0
+
+    def fails(self, positions: list[int]) -> bool:
+        if self.replays >= MAX_REPLAYS:
+            raise TimeoutError
+        self.replays += 1
+        tracer = Tracer()
+        try:
+            replay_step(self.engine, self.snap, tracer, Subset(positions, self.size),
+                        backward=self.phase == "backward")
+        except Exception:  # noqa: BLE001 - e.g. BatchNorm on one sample: not reproduced
+            return False
+        f = tracer.first
+        return f is not None and f.phase == self.phase and f.op == self.op
+
+    def bisect(self, positions: list[int]) -> list[int]:
+        if len(positions) == 1:
+            return positions
+        half = len(positions) // 2
+        out: list[int] = []
+        for part in (positions[:half], positions[half:]):
+            if self.fails(part):
+                out += self.bisect(part)
+        return out
+
+
+@contextlib.contextmanager
+def _fresh_parameters(modules: list[torch.nn.Module], seed: int) -> Iterator[None]:
+    """Temporarily re-initialise the modules (seeded), then restore every parameter.
+
+    A degenerate sample (an all-zero vector, a fully masked row, an empty set, a pair
+    of identical items) fails whatever the weights; a sample that fails only because
+    the weights drifted (saturation, overflow, a negative pre-activation) does not
+    fail with fresh ones. Cost: one copy of the parameters, failing step only.
+    """
+    params = {id(p): p for m in modules for p in m.parameters()}
+    saved = [(p, p.detach().clone()) for p in params.values()]
+    rng = torch.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            for m in modules:
+                for sub in m.modules():
+                    reset = getattr(sub, "reset_parameters", None)
+                    if callable(reset):
+                        reset()
+        yield
+    finally:
+        with torch.no_grad():
+            for p, v in saved:
+                p.copy_(v)
+        torch.set_rng_state(rng)
+
+
+def locate_samples(engine: Any, snap: StepSnapshot, op: str, phase: str) -> tuple[list[int], list[int], str | None]:
+    """(dataset indices, batch positions, note) of the samples that alone reproduce the failure."""
+    size = batch_size(snap)
+    if size is None or size < 2:
+        return [], [], None
+    search = _Search(engine, snap, size, op, phase)
+    try:
+        bad = search.bisect(list(range(size)))
+    except TimeoutError:
+        return [], [], f"sample search stopped after {MAX_REPLAYS} replays: not attributed to samples"
+    if not bad or len(bad) > size // 2:
+        return [], [], "the failure is not specific to a few samples" if bad else None
+    # confirm: the bad samples together reproduce, the rest of the batch does not
+    rest = [i for i in range(size) if i not in set(bad)]
+    try:
+        if rest and search.fails(rest):
+            return [], [], "the rest of the batch fails too: not attributed to samples"
+    except TimeoutError:
+        pass
+    # sample-specific only if each sample still fails with fresh weights (see above)
+    modules = list({id(c.module): c.module for c in snap.root_calls}.values())
+    robust = len(bad) <= MAX_SAMPLES
+    try:
+        for seed in range(REINITS):
+            with _fresh_parameters(modules, seed):
+                robust = robust and all(search.fails([i]) for i in bad)
+    except TimeoutError:
+        robust = False
+    if not robust:
+        return [], [], ("the failing samples do not fail with re-initialised weights: the cause is the "
+                        "model's state, not the samples")
+    ref = source_batch(snap, size)
+    if ref is None or ref.indices is None:
+        return [], bad, "no DataLoader indices for this batch: positions in the batch only"
+    return sorted(int(ref.indices[i]) for i in bad), bad, None
