@@ -175,8 +175,9 @@ class Tracer(TorchDispatchMode):
         out = func(*args, **kwargs)
         node = torch._C._current_autograd_node()
         outs = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
-        if node is None and self.phase in ("forward", "loss"):
-            self._pending = ([weakref.ref(o) for o in outs + written], self._here(name))
+        here = self._here(name) if node is None and self.phase in ("forward", "loss") else None
+        if here is not None:
+            self._pending = ([weakref.ref(o) for o in outs + written], here)
         produced = _floats(outs + written)
         if not produced or _all_finite(produced):
             return out
@@ -189,10 +190,10 @@ class Tracer(TorchDispatchMode):
         k_out = set().union(*(_kinds(t) for t in produced))
         if not (k_out - k_in):
             return out  # a propagator: every kind it holds came in through an input
-        self._record(func, name, node, inputs, produced, written, before, flat)
+        self._record(func, name, node, here, inputs, produced, written, before, flat)
         return out
 
-    def _record(self, func: Any, name: str, node: Any, inputs: list[torch.Tensor],
+    def _record(self, func: Any, name: str, node: Any, here: Site | None, inputs: list[torch.Tensor],
                 produced: list[torch.Tensor], written: list[torch.Tensor], before: set[str],
                 flat: list[Any]) -> None:
         grad_op, tensor, phase = None, "output", self.phase
@@ -200,8 +201,8 @@ class Tracer(TorchDispatchMode):
             phase, grad_op = "backward", node.name()
             site = node.metadata.get(_TAG) or Site(op=forward_name(grad_op))
             tensor = "grad"
-        elif self.phase in ("forward", "loss"):
-            site = self._here(name)
+        elif here is not None:
+            site = here
         else:
             site = self.site or Site(op=name)
         if written and not before:

@@ -1,0 +1,62 @@
+"""The same oracle through `nansentry run` (zero-code mode, global hooks, a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = '''
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+torch.manual_seed(0)
+x = torch.randn(40, 4)
+x[21] = 0.0  # an all-zero sample
+
+
+class Norm(nn.Module):
+    def forward(self, h):
+        return h / h.abs().sum(-1, keepdim=True)  # AT:div
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Sequential(Norm(), nn.Linear(4, 8))
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.enc(x))
+
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+dl = DataLoader(TensorDataset(x, torch.zeros(40, dtype=torch.long)), batch_size=8, shuffle=True,
+                num_workers=2, generator=torch.Generator().manual_seed(4))
+for epoch in range(2):
+    for xb, yb in dl:
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+'''
+
+
+def test_run_names_op_module_line_and_sample(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    out = tmp_path / "r.json"
+    exe = Path(sys.executable).with_name("nansentry")
+    p = subprocess.run([str(exe), "run", "--json", str(out), str(script)], capture_output=True, text=True,
+                       timeout=240)
+    assert p.returncode == 1, p.stderr[-2000:]
+    r = json.loads(out.read_text())
+    fn = r["first_nonfinite"]
+    line = next(i for i, s in enumerate(SCRIPT.splitlines(), 1) if s.endswith("# AT:div"))
+    assert (fn["phase"], fn["op"], fn["module"], fn["file"], fn["line"]) == (
+        "forward", "div", "enc.0", str(script.resolve()), line)
+    assert r["bad_samples"] == [21]
+    assert r["reproduced"] is True
