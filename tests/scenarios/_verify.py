@@ -156,7 +156,7 @@ def _child(script: str, argv: list[str], out_path: str) -> None:
             if node is not None:
                 name = node.name()
                 ev.update(phase="backward", node=name,
-                          op=re.sub(r"Backward\d*$", "", name).lower(),
+                          op=re.sub(r"(?<!^)(?=[A-Z])", "_", re.sub(r"Backward\d*$", "", name)).lower(),
                           line=script_line(node.metadata.get("traceback_", [])))
             elif st["in_opt"]:
                 ev.update(phase="optimizer", op=op, line=script_line())
