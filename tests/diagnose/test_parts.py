@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from synth import CASES, healthy
+from tests.diagnose.synth import CASES, healthy
 
 from nansentry.diagnose import read_signals
 from nansentry.diagnose.code import log_rewrite, lost_epsilon

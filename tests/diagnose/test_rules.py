@@ -6,7 +6,7 @@ import re
 import statistics
 
 import pytest
-from synth import CASES, MODULES, healthy_traces
+from tests.diagnose.synth import CASES, MODULES, healthy_traces
 
 from nansentry.diagnose import RULES, Context, diagnose, evaluate, read_signals
 from nansentry.records import ROOT_CAUSES, RunInfo

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus_metrics import measure, table
+from tests.lint.corpus_metrics import measure, table
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "lint.md"
 BEGIN, END = "<!-- corpus-table:begin -->", "<!-- corpus-table:end -->"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from synth import CASES
+from tests.diagnose.synth import CASES
 
 from nansentry.records import Intervention, Report
 from nansentry.report import build_report, write_report_dir

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import make_dir
+from tests.report.helpers import make_dir
 
 from nansentry.cli import main
 
@@ -28,7 +28,7 @@ def test_diagnose_rewrites_diagnosis_and_exits_1(tmp_path: Path, capsys: pytest.
 
 
 def test_diagnose_healthy_dir_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from synth import healthy
+    from tests.diagnose.synth import healthy
 
     from nansentry.records import RunInfo
     from nansentry.report import build_report, write_report_dir

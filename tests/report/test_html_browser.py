@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import make_dir
+from tests.report.helpers import make_dir
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 

@@ -7,7 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from helpers import make_dir
+from tests.report.helpers import make_dir
 
 BLOCK = textwrap.dedent("""
     import sys

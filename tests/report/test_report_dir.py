@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from helpers import EVIL, make_dir
+from tests.report.helpers import EVIL, make_dir
 
 from nansentry.records import ROOT_CAUSES
 from nansentry.trace import load_report_dir
@@ -35,7 +35,7 @@ def test_live_trace_is_not_overwritten(tmp_path: Path) -> None:
     d = tmp_path / "r"
     d.mkdir()
     (d / "trace.jsonl").write_text('{"step": 0, "loss": 1.0}\n')
-    from synth import CASES
+    from tests.diagnose.synth import CASES
 
     from nansentry.report import build_report, write_report_dir
     c = CASES["log_softmax_zero"]()
@@ -62,7 +62,7 @@ def test_user_strings_are_escaped(tmp_path: Path) -> None:
 
 
 def test_healthy_page(tmp_path: Path) -> None:
-    from synth import healthy
+    from tests.diagnose.synth import healthy
 
     from nansentry.records import RunInfo
     from nansentry.report import build_report, write_report_dir

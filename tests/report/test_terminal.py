@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from synth import CASES
+from tests.diagnose.synth import CASES
 
 from nansentry.records import Intervention, Report
 from nansentry.report import build_report, render, summary_line
