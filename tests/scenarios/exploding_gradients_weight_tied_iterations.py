@@ -42,7 +42,7 @@ class Block(nn.Module):
         nn.init.orthogonal_(self.A.weight, gain=1.0 if args.clean else 2.5)
 
     def forward(self, z, x):
-        return torch.relu(self.A(z) + self.B(x))
+        return torch.relu(self.A(z) + self.B(x))  # EXPECT-NAN
 
 
 class Thinker(nn.Module):

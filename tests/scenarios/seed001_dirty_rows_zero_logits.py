@@ -8,7 +8,7 @@ non-negative features, scores normalised to probabilities p = s / s.sum()) train
 score is exactly 0 and the normalisation is 0/0 = NaN (loss phase, op div). Cause
 dirty_data: the samples alone cause it; quarantining them (or --clean) lets training finish.
 """
-# nansentry-scenario: {"cause": "dirty_data", "phase": "loss", "op": "div", "module": null, "samples": [], "recoverable": true, "heldout": false, "step": 3}
+# nansentry-scenario: {"cause": "dirty_data", "phase": "loss", "op": "div", "module": null, "samples": [411], "recoverable": true, "heldout": false, "step": 3}
 import argparse
 
 import torch
