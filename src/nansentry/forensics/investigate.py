@@ -15,7 +15,7 @@ from typing import Any
 from nansentry.forensics.data import locate_bad_samples
 from nansentry.forensics.optim import investigate_update
 from nansentry.forensics.replay import replay_step
-from nansentry.forensics.samples import locate_samples
+from nansentry.forensics.samples import BUDGET, BUDGET_FLOOR_S, locate_samples
 from nansentry.forensics.tracer import Tracer
 from nansentry.records import Finding
 
@@ -47,7 +47,9 @@ def _investigate(engine: Any, step: int, phase: str, detail: Any) -> Finding:
         return Finding(step=step, phase=phase, reproduced=None,
                        notes=("no root forward call seen in this step: nothing to replay",))
     tracer = Tracer()
+    t0 = time.perf_counter()
     rep = replay_step(engine, snap, tracer)
+    t_replay = time.perf_counter() - t0
     ev = tracer.first
     notes = [rep.note] if rep.note else []
     if ev is None:
@@ -59,7 +61,7 @@ def _investigate(engine: Any, step: int, phase: str, detail: Any) -> Finding:
     if ev.phase != phase:
         notes.append(f"the step check saw the first non-finite value in {phase}; the replay found "
                      f"it was produced earlier, in {ev.phase}")
-    samples, positions, note = locate_samples(engine, snap, ev.op, ev.phase)
+    samples, positions, note = locate_samples(engine, snap, ev.op, ev.phase, budget_s=max(BUDGET * t_replay, BUDGET_FLOOR_S))
     if note:
         notes.append(note)
     return Finding(step=step, phase=ev.phase, op=ev, reproduced=True, bad_samples=tuple(samples),

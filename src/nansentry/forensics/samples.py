@@ -11,6 +11,7 @@ Dataset indices come from the DataLoader batch whose tensors the root call recei
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import Counter
 from typing import Any, Iterator
 
@@ -22,8 +23,10 @@ from nansentry.forensics.tracer import Tracer
 from nansentry.watch.snapshot import BatchRef, StepSnapshot
 
 MAX_REPLAYS = 64  # bound on subset replays (bisection needs ~2 log2(B) per bad sample)
+BUDGET = 3.0  # the search may take this many times the step's own replay...
+BUDGET_FLOOR_S = 5.0  # ...or this long, for tiny models whose replays are all fixed cost
 MAX_SAMPLES = 8  # more failing samples than this: a property of the model, not of samples
-REINITS = 3  # independent re-initialisations a bad sample must fail under
+REINITS = 2  # independent re-initialisations a bad sample must fail under
 
 
 def batch_size(snap: StepSnapshot) -> int | None:
@@ -59,18 +62,24 @@ def source_batch(snap: StepSnapshot, size: int) -> BatchRef | None:
     return refs[0] if len(refs) == 1 else None
 
 
+class _TooMany(Exception):
+    pass
+
+
 class _Search:
-    def __init__(self, engine: Any, snap: StepSnapshot, size: int, op: str, phase: str) -> None:
+    def __init__(self, engine: Any, snap: StepSnapshot, size: int, op: str, phase: str, budget_s: float) -> None:
         self.engine, self.snap, self.size, self.op, self.phase = engine, snap, size, op, phase
         self.replays = 0
+        self.deadline = time.perf_counter() + budget_s
 
-    def fails(self, positions: list[int]) -> bool:
-        if self.replays >= MAX_REPLAYS:
+    def fails(self, positions: list[int] | None) -> bool:
+        """Does a replay of these positions (None: the whole batch) fail at the same op?"""
+        if self.replays >= MAX_REPLAYS or time.perf_counter() > self.deadline:
             raise TimeoutError
         self.replays += 1
         tracer = Tracer()
         try:
-            replay_step(self.engine, self.snap, tracer, Subset(positions, self.size),
+            replay_step(self.engine, self.snap, tracer, Subset(positions, self.size) if positions else None,
                         backward=self.phase == "backward")
         except Exception:  # noqa: BLE001 - e.g. BatchNorm on one sample: not reproduced
             return False
@@ -85,6 +94,8 @@ class _Search:
         for part in (positions[:half], positions[half:]):
             if self.fails(part):
                 out += self.bisect(part)
+                if len(out) > MAX_SAMPLES:
+                    raise _TooMany  # a property of the model, not of a few samples
         return out
 
 
@@ -116,16 +127,27 @@ def _fresh_parameters(modules: list[torch.nn.Module], seed: int) -> Iterator[Non
         torch.set_rng_state(rng)
 
 
-def locate_samples(engine: Any, snap: StepSnapshot, op: str, phase: str) -> tuple[list[int], list[int], str | None]:
-    """(dataset indices, batch positions, note) of the samples that alone reproduce the failure."""
+def locate_samples(engine: Any, snap: StepSnapshot, op: str, phase: str,
+                   budget_s: float = 60.0) -> tuple[list[int], list[int], str | None]:
+    """(dataset indices, batch positions, note) of the samples that alone reproduce the failure.
+
+    `budget_s` bounds the search's time (the caller passes a multiple of one replay).
+    """
     size = batch_size(snap)
     if size is None or size < 2:
         return [], [], None
-    search = _Search(engine, snap, size, op, phase)
+    search = _Search(engine, snap, size, op, phase, budget_s)
+    modules = list({id(c.module): c.module for c in snap.root_calls}.values())
+    state_note = "the failure does not happen with re-initialised weights: the cause is the model's state, not samples"
     try:
+        with _fresh_parameters(modules, 0):  # one replay rules out model-state failures
+            if not search.fails(None):
+                return [], [], state_note
         bad = search.bisect(list(range(size)))
     except TimeoutError:
-        return [], [], f"sample search stopped after {MAX_REPLAYS} replays: not attributed to samples"
+        return [], [], "sample search stopped at its time budget: not attributed to samples"
+    except _TooMany:
+        return [], [], f"more than {MAX_SAMPLES} samples fail alone: not specific to a few samples"
     if not bad or len(bad) > size // 2:
         return [], [], "the failure is not specific to a few samples" if bad else None
     # confirm: the bad samples together reproduce, the rest of the batch does not
@@ -136,17 +158,17 @@ def locate_samples(engine: Any, snap: StepSnapshot, op: str, phase: str) -> tupl
     except TimeoutError:
         pass
     # sample-specific only if each sample still fails with fresh weights (see above)
-    modules = list({id(c.module): c.module for c in snap.root_calls}.values())
     robust = len(bad) <= MAX_SAMPLES
     try:
         for seed in range(REINITS):
             with _fresh_parameters(modules, seed):
                 robust = robust and all(search.fails([i]) for i in bad)
+                # with fresh weights the others must stay finite: else any sample can fail
+                robust = robust and not (seed == 0 and rest and search.fails(rest))
     except TimeoutError:
-        robust = False
+        return [], [], "sample search stopped at its time budget: not attributed to samples"
     if not robust:
-        return [], [], ("the failing samples do not fail with re-initialised weights: the cause is the "
-                        "model's state, not the samples")
+        return [], [], state_note
     ref = source_batch(snap, size)
     if ref is None or ref.indices is None:
         return [], bad, "no DataLoader indices for this batch: positions in the batch only"

@@ -80,8 +80,20 @@ def _floats(xs: list[Any]) -> list[torch.Tensor]:
 
 
 def _all_finite(ts: list[torch.Tensor]) -> bool:
-    # sync: one per op on a GPU (replay only)
-    return all(bool(torch.isfinite(t).all()) for t in ts)
+    """Exact, but via a sum first: one reduction pass, no bool tensor the size of t.
+
+    NaN and inf propagate through a sum, so a finite sum proves every element finite;
+    a non-finite sum (or a finite-valued overflow) falls back to the exact check.
+    sync: one per tensor on a GPU (replay only).
+    """
+    for t in ts:
+        acc = torch.float32 if t.dtype in (torch.float16, torch.bfloat16) else None
+        total = t.sum(dtype=acc) if not t.is_complex() else torch.view_as_real(t).sum()
+        if bool(torch.isfinite(total)):
+            continue
+        if not bool(torch.isfinite(t).all()):
+            return False
+    return True
 
 
 class ModuleStack:
