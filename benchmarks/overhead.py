@@ -2,7 +2,8 @@
 
 All modes run in one process, interleaved round by round on the same models and
 batches, so machine noise hits them alike; the table reports the median per-step
-time of each mode and its ratio to the bare loop.
+time of each mode and the median, over rounds, of its time over the bare time of the
+same round (paired ratios resist load that drifts during the run).
 
     python benchmarks/overhead.py [--rounds 7] [--steps 30] [--device cpu|cuda] [--big]
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import statistics
 import time
 from typing import Callable, Iterator
@@ -60,21 +62,26 @@ def small_transformer(big: bool = False) -> tuple[nn.Module, Callable, Callable]
 
 
 @contextlib.contextmanager
+def quiet_guard(*args: object) -> Iterator[None]:
+    """A Guard whose end-of-run summary line is not printed (one per timed block)."""
+    g = Guard(*args)
+    try:
+        yield
+    finally:
+        with contextlib.redirect_stderr(io.StringIO()):
+            g.close()
+
+
+@contextlib.contextmanager
 def mode_context(mode: str, model: nn.Module, opt: torch.optim.Optimizer) -> Iterator[None]:
     if mode == "bare":
         yield
     elif mode == "guard (API)":
-        g = Guard(model, opt)
-        try:
+        with quiet_guard(model, opt):
             yield
-        finally:
-            g._session.installation.remove()
     elif mode == "guard (run)":
-        g = Guard()  # global hooks: the code path of `nansentry run`
-        try:
+        with quiet_guard():  # global hooks: the code path of `nansentry run`
             yield
-        finally:
-            g._session.installation.remove()
     elif mode == "detect_anomaly":
         with torch.autograd.detect_anomaly(check_nan=True):
             yield
@@ -113,12 +120,13 @@ def bench(name: str, make, rounds: int, steps: int, device: str, modes=MODES) ->
         for m in order:
             with mode_context(m, model, opt):
                 times[m].append(time_steps(model, opt, batch, loss_fn, steps, device))
-    bare = statistics.median(times["bare"])
     n = sum(p.numel() for p in model.parameters())
     rows = []
     for m in modes:
         med = statistics.median(times[m])
-        rows.append(f"| {name} ({n / 1e6:.2f}M params, {device}) | {m} | {med * 1e3:.2f} | {med / bare:.3f}x |")
+        # paired: each round's time over the bare time of the same round, then the median
+        ratio = statistics.median(t / b for t, b in zip(times[m], times["bare"]))
+        rows.append(f"| {name} ({n / 1e6:.2f}M params, {device}) | {m} | {med * 1e3:.2f} | {ratio:.3f}x |")
     return rows
 
 
@@ -129,12 +137,15 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--big", action="store_true", help="also a ~100M-parameter transformer")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
+    ap.add_argument("--only", choices=("cnn", "transformer"), help="one model only")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = ["| model | mode | ms/step (median) | vs bare |", "|---|---|---|---|"]
-    rows += bench("small CNN", small_cnn, args.rounds, args.steps, args.device)
-    rows += bench("small transformer", small_transformer, args.rounds, args.steps, args.device)
+    rows = ["| model | mode | ms/step (median) | vs bare (median of paired rounds) |", "|---|---|---|---|"]
+    if args.only != "transformer":
+        rows += bench("small CNN", small_cnn, args.rounds, args.steps, args.device)
+    if args.only != "cnn":
+        rows += bench("small transformer", small_transformer, args.rounds, args.steps, args.device)
     if args.big:
         rows += bench("transformer", lambda: small_transformer(big=True), args.rounds, max(5, args.steps // 4), args.device)
     print("\n".join(rows))
