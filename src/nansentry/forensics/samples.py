@@ -108,8 +108,9 @@ def _fresh_parameters(modules: list[torch.nn.Module], seed: int) -> Iterator[Non
     the weights drifted (saturation, overflow, a negative pre-activation) does not
     fail with fresh ones. Cost: one copy of the parameters, failing step only.
     """
-    params = {id(p): p for m in modules for p in m.parameters()}
-    saved = [(p, p.detach().clone()) for p in params.values()]
+    # reset_parameters() of BatchNorm also resets its running statistics: save buffers too
+    tensors = {id(t): t for m in modules for t in (*m.parameters(), *m.buffers())}
+    saved = [(t, t.detach().clone()) for t in tensors.values()]
     rng = torch.get_rng_state()
     try:
         torch.manual_seed(seed)
