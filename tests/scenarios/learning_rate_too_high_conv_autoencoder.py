@@ -3,10 +3,10 @@
 Images in [0, 1], a sensible architecture and init; only the step size is wrong: with
 momentum 0.9 the effective step is 10x lr, the reconstruction loss oscillates with growing
 amplitude and the weights grow step after step until the
-squared reconstruction error overflows (loss phase, mse_loss).
+last decoder conv overflows (forward, module "dec.2").
 Stable with lr/100 (--clean).
 """
-# nansentry-scenario: {"cause": "learning_rate_too_high", "phase": "loss", "op": "mse_loss", "module": null, "samples": [], "recoverable": true, "heldout": false, "step": 6}
+# nansentry-scenario: {"cause": "learning_rate_too_high", "phase": "forward", "op": ["convolution", "mkldnn_convolution"], "module": "dec.2", "samples": [], "recoverable": true, "heldout": false, "step": 9}
 import argparse
 
 import torch
@@ -30,7 +30,7 @@ class AE(nn.Module):
         self.dec = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 3, padding=1))
 
     def forward(self, x):
-        return self.dec(self.enc(x))
+        return self.dec(self.enc(x))  # EXPECT-NAN
 
 
 model = AE()
@@ -39,7 +39,7 @@ loader = DataLoader(TensorDataset(noisy, clean_img), batch_size=32, shuffle=True
 losses, step = [], 0
 for epoch in range(3):
     for xb, yb in loader:
-        loss = nn.functional.mse_loss(model(xb), yb)  # EXPECT-NAN
+        loss = nn.functional.mse_loss(model(xb), yb)
         loss.backward()
         opt.step()
         opt.zero_grad()

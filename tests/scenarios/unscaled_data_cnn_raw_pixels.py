@@ -3,10 +3,11 @@
 Synthetic 16x16 grey images of a bright square of random size on a noisy background; the
 target is the square's area in pixels (up to ~150). Raw pixel values of order 255 make the
 first conv activations and gradients hundreds of times larger than with normalised input;
-SGD with momentum at lr 5e-2 overshoots and the run diverges to inf within a few steps.
+SGD with momentum at lr 5e-2 overshoots and the run diverges within a few steps (the final Linear, module "7",
+produces NaN at step 2).
 Fix: x / 255 (and scale the target) -- --clean does both.
 """
-# nansentry-scenario: {"cause": "unscaled_data", "phase": "forward", "op": ["convolution", "mkldnn_convolution"], "module": "0", "samples": [], "recoverable": true, "heldout": false, "step": 0}
+# nansentry-scenario: {"cause": "unscaled_data", "phase": "forward", "op": "addmm", "module": "7", "samples": [], "recoverable": true, "heldout": false, "step": 2}
 import argparse
 
 import torch
