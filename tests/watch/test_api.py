@@ -147,3 +147,22 @@ def test_hooks_are_removed_on_close():
     g.close()
     assert torch.autograd.backward is before
     assert not model._forward_hooks and not model._forward_pre_hooks and not opt._optimizer_step_pre_hooks
+
+
+@pytest.mark.parametrize("probe_steps", [10, 0], ids=["inputs-probed", "inputs-checked-on-failure"])
+def test_nonfinite_inputs_without_dataloader_are_data_phase(tmp_path, monkeypatch, probe_steps):
+    from nansentry.watch import engine
+
+    monkeypatch.setattr(engine, "OUTPUT_PROBE_STEPS", probe_steps)
+    step = 2
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = make_data()
+    x = x.clone()
+    x[(step * 8) % 64 + 3, 1] = float("inf")
+    with pytest.raises(nansentry.NonFiniteError):
+        with nansentry.Guard(model, opt, json=tmp_path / "r.json"):
+            train(model, opt, steps=14, x=x, y=y)
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert (rep["first_nonfinite"]["step"], rep["first_nonfinite"]["phase"]) == (step, "data")
+    assert rep["bad_samples"] == [] and rep["batch_positions"] == [3]

@@ -105,6 +105,8 @@ class Engine:
         call.output = output
         if self.step < OUTPUT_PROBE_STEPS:  # the scale at the start is evidence of bad init
             self.probes.add("output", device_minmax(list(iter_float_tensors(output))))
+            if not self.snapshot.batches:  # no DataLoader: the model's inputs show the data scale
+                self.probes.add("input", device_minmax(list(iter_float_tensors((call.args, call.kwargs)))))
 
     # ---- loss and backward ------------------------------------------------------
     def on_scaled_loss(self, loss: torch.Tensor, scaled: torch.Tensor) -> None:
@@ -227,7 +229,10 @@ class Engine:
         phase = _phase_of(values, grad_bad)
         if phase in ("loss", "backward") and "output" not in values and self._outputs_nonfinite():
             phase = "forward"  # failure path only: the held outputs tell forward from loss
-        batch = values.get("batch", [])
+        if phase in ("forward", "loss", "backward") and not self.snapshot.batches and self._inputs_nonfinite():
+            phase = "data"  # no DataLoader: the model's inputs already held it, and are the batch
+            self.snapshot.batches = [BatchRef((c.args, c.kwargs), None) for c in self.snapshot.root_calls]
+        batch = values.get("batch") or values.get("input", [])
         absmax = [max(abs(batch[i]), abs(batch[i + 1])) for i in range(0, len(batch) - 1, 2)]
         out = values.get("output", [])
         per_module = self.names.group_norms(opt, gidx, gvals)
@@ -247,6 +252,10 @@ class Engine:
             phase=phase,
         )
         return rec, phase
+
+    def _inputs_nonfinite(self) -> bool:
+        ins = [t for c in self.snapshot.root_calls for t in iter_float_tensors((c.args, c.kwargs))]
+        return any(has_nonfinite(ins))
 
     def _outputs_nonfinite(self) -> bool:
         outs = [t for c in self.snapshot.root_calls for t in iter_float_tensors(c.output)]
