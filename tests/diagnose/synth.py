@@ -151,6 +151,14 @@ def sqrt_grad_at_zero() -> Case:
     return Case("singular_gradient", *_at(45, ev))
 
 
+def sqrt_grad_node_inputs() -> Case:
+    """As forensics records a backward node: (incoming grad, saved result), zeros in the result."""
+    ev = op("sqrt", "backward", grad_op="SqrtBackward0", code="dist = torch.sqrt(((p - t) ** 2).sum(-1))",
+            inputs=(stats("0", min=0.002, max=0.002, absmax=0.002), stats("1", n_zero=186, min=0.0, max=2.1)),
+            out=POS_INF)
+    return Case("singular_gradient", *_at(0, ev))
+
+
 def acos_grad_at_one() -> Case:
     ev = op("acos", "backward", grad_op="AcosBackward0", code="theta = torch.acos(cos)",
             inputs=(stats(n_one=1, min=-0.2, max=1.0, absmax=1.0),), out=NAN_OUT)
@@ -334,7 +342,7 @@ def unknown_trace_only() -> Case:
 CASES = {f.__name__: f for f in (
     log_softmax_zero, log_lost_epsilon, log_degenerate_samples, log_negative, sqrt_negative, acos_beyond_one,
     pow_negative_base, div_zero_norm, softmax_fully_masked, adam_eps_zero, all_ignored_targets, sqrt_grad_at_zero,
-    acos_grad_at_one, norm_grad_at_zero, div_grad_tiny_denominator, exp_naive_softmax, fp16_matmul,
+    sqrt_grad_node_inputs, acos_grad_at_one, norm_grad_at_zero, div_grad_tiny_denominator, exp_naive_softmax, fp16_matmul,
     fp16_cast_beyond, exp_in_fp16_moderate, nan_in_batch, label_out_of_range, nan_in_batch_trace_only,
     unscaled_pixels, unscaled_prices_trace_only, lr_too_high, lr_warmup_peak, lr_optimizer_overflow,
     exploding_rnn, exploding_trace_only, bad_init_deep, bad_init_step0_forward, unknown_not_reproduced,

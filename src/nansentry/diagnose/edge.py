@@ -274,6 +274,10 @@ def check_singular_gradient(ctx: Context) -> Verdict | None:
     if op is None or not (ctx.phase == "backward" or (op.grad_op and ctx.phase != "optimizer")):
         return None
     x = first_input(op)
+    if op.grad_op and len(op.inputs) > 1:
+        # a backward node's inputs are (incoming grad, saved tensors...): the saved forward
+        # value (e.g. sqrt's result) is where the singular point shows
+        x = next((t for t in op.inputs[1:] if t.n_zero or t.n_one), op.inputs[1])
     conf, why = 0.0, ""
     if name in SINGULAR_AT_ONE and x is not None and (x.n_one or x.absmax == 1):
         if x.absmax is not None and x.absmax > 1:
