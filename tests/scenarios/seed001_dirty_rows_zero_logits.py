@@ -5,10 +5,12 @@ training samples that made the logits 0, then NaN; found by batch_size=1, shuffl
 and deleting them. Port: a non-negative scoring model (bias-free Linear + ReLU on
 non-negative features, scores normalised to probabilities p = s / s.sum()) trained with
 -log p[y]. Three rows of the table are dirty: every field is 0 (a failed join), so every
-score is exactly 0 and the normalisation is 0/0 = NaN (loss phase, op div). Cause
-dirty_data: the samples alone cause it; quarantining them (or --clean) lets training finish.
+score is exactly 0 and the normalisation is 0/0 = NaN (loss phase, op div). The rows are
+finite, so by the contract ("degenerate but valid samples that make an unsafe op fail are
+reported under that op's cause, with the samples in bad_samples") the cause is
+division_by_zero with samples [411]; quarantining them (or --clean) lets training finish.
 """
-# nansentry-scenario: {"cause": "dirty_data", "phase": "loss", "op": "div", "module": null, "samples": [411], "recoverable": true, "heldout": false, "step": 3}
+# nansentry-scenario: {"cause": "division_by_zero", "phase": "loss", "op": "div", "module": null, "samples": [411], "recoverable": true, "heldout": false, "step": 3}
 import argparse
 
 import torch
