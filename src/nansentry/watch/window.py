@@ -52,6 +52,7 @@ def is_user_file(filename: str) -> bool:
             _PREFIXES = _internal_prefixes()
         lib = filename.startswith(_STDLIB) and "-packages" not in filename
         r = not (filename.startswith(_PREFIXES) or filename.startswith("<") or lib)
+        r = r or filename.startswith(os.path.join(_PREFIXES[1], "examples", ""))  # shipped user scripts
         _IS_USER[filename] = r
     return r
 
