@@ -24,7 +24,7 @@ from nansentry.watch.snapshot import BatchRef, StepSnapshot
 
 MAX_REPLAYS = 64  # bound on subset replays (bisection needs ~2 log2(B) per bad sample)
 BUDGET = 3.0  # the search may take this many times the step's own replay...
-BUDGET_FLOOR_S = 2.0  # ...or this long, for tiny models whose replays are all fixed cost
+BUDGET_FLOOR_S = 1.0  # ...or this long, for tiny models whose replays are all fixed cost
 MAX_SAMPLES = 8  # more failing samples than this: a property of the model, not of samples
 REST_SHARE = 0.2  # with fresh weights, the rest of the batch may fail in at most this share of the output
 REINITS = 2  # independent re-initialisations a bad sample must fail under
