@@ -91,7 +91,7 @@ class AutoRecovery:
         if self.counters.rollbacks >= self.cfg.max_rollbacks or self.store.latest is None:
             self._ref_loss = None  # budget spent: the next non-finite step stops the run
             return False
-        engine._skip(opt, _params(opt))  # hide the grads: the engine skips this update
+        engine.hide_grads(opt, _params(opt))  # hide the grads: the engine skips this update
         engine.trace.replace_last(skipped=True)
         ev = Evidence(step=engine.step, phase="loss", root_cause="learning_rate_too_high", diverging=True,
                       has_good_state=True, rollbacks=self.counters.rollbacks)
@@ -161,7 +161,7 @@ class AutoRecovery:
                                              f"to the start of step {state.step} ({cause})")
             self._note(step, f"rolled back to step {state.step}")
             if ev.applied and step < engine.step and engine.snapshot.optimizer is not None:
-                engine._skip(engine.snapshot.optimizer, _params(engine.snapshot.optimizer))  # GPU: grads of bad params
+                engine.hide_grads(engine.snapshot.optimizer, _params(engine.snapshot.optimizer))  # GPU: grads of bad params
         if plan.backoff:
             self.counters.backoffs += 1
             times = self.cfg.backoff ** self.counters.backoffs

@@ -159,7 +159,7 @@ class Engine:
         if opt is self.lead:
             self.trace.append(record if not skip else _mark_skipped(record))
         if skip:
-            self._skip(opt, params)
+            self.hide_grads(opt, params)
         else:
             if self.recovery is not None:  # clip, lower the step size (recover auto)
                 self.recovery.before_update(self, opt, grads, record)
@@ -192,7 +192,7 @@ class Engine:
         if self.recovery is not None:
             self.recovery.after_update(self, opt, skipped is not None)
         if opt is self.lead:
-            self._next_step()
+            self.next_step()
 
     def on_scaler_update(self) -> None:
         """GradScaler.update(): if it skipped the optimizer step, close the step here."""
@@ -208,7 +208,7 @@ class Engine:
         if phase is not None:
             self.on_event(self, self.step, phase, None)
         self.trace.append(rec)
-        self._next_step()
+        self.next_step()
 
     def finish(self) -> None:
         """End of the run: read what is still pending (the last update's check)."""
@@ -286,13 +286,13 @@ class Engine:
             ratio = unorm / pnorm if pnorm > 0 else None
         self.trace.replace_last(param_norm=pnorm, update_ratio=ratio)
 
-    def _skip(self, opt: torch.optim.Optimizer, params: list[torch.Tensor]) -> None:
+    def hide_grads(self, opt: torch.optim.Optimizer, params: list[torch.Tensor]) -> None:
         """Hide the gradients so the optimizer leaves params and state untouched."""
         self._skipped[id(opt)] = [(p, p.grad) for p in params]
         for p in params:
             p.grad = None
 
-    def _next_step(self) -> None:
+    def next_step(self) -> None:
         self._scaled.clear()
         self.step += 1
         self.snapshot.clear(self.step)

@@ -120,7 +120,7 @@ class Session:
             # the update is over, so close the step here as its post-hook would have
             rec.after_update(engine, detail[0], False)
             if detail[0] is engine.lead:
-                engine._next_step()
+                engine.next_step()
         return plan.skip
 
     def _evidence_of(self, engine: Engine, step: int, phase: str, detail: Any) -> tuple[Finding, Any]:
