@@ -11,7 +11,7 @@ import json
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 from nansentry.records import StepRecord
 
@@ -35,10 +35,6 @@ class Trace:
             if len(self._pending) > self._flush_every:
                 self._write(self._pending[:-1])  # the last may still be amended
                 del self._pending[:-1]
-
-    def extend(self, records: Iterable[StepRecord]) -> None:
-        for r in records:
-            self.append(r)
 
     def records(self) -> list[StepRecord]:
         return list(self._ring)

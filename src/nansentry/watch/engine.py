@@ -9,6 +9,7 @@ non-finite value to `watch.outcome` (forensics -> diagnosis -> reports -> recove
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import time
 from typing import Any, Callable, Protocol
 
@@ -157,7 +158,7 @@ class Engine:
         if phase is not None:
             skip = self.on_event(self, self.step, phase, opt)
         if opt is self.lead:
-            self.trace.append(record if not skip else _mark_skipped(record))
+            self.trace.append(record if not skip else replace(record, skipped=True))
         if skip:
             self.hide_grads(opt, params)
         else:
@@ -313,12 +314,6 @@ def _phase_of(values: dict[str, list[float]], grad_bad: bool) -> str | None:
 
 def _sum(vals: list[float] | None) -> float | None:
     return float(sum(vals)) if vals else None
-
-
-def _mark_skipped(rec: StepRecord) -> StepRecord:
-    from dataclasses import replace
-
-    return replace(rec, skipped=True)
 
 
 def _autocast_state() -> dict[str, Any] | None:

@@ -34,12 +34,6 @@ class Probes:
                 vals = [v.float() for v in vals]
             self._parts.append((group, torch.stack(vals)))
 
-    def __bool__(self) -> bool:
-        return bool(self._parts)
-
-    def clear(self) -> None:
-        self._parts = []
-
     def read(self) -> dict[str, list[float]]:
         """Copy every probe to the host: one sync per device that holds any."""
         by_device: dict[torch.device, list[torch.Tensor]] = defaultdict(list)
