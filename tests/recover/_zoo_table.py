@@ -3,8 +3,7 @@
     python tests/recover/_zoo_table.py [--only NAME ...] > table.md
 
 Prints one markdown row per script: exit status, final losses, their ratio, what the
-guard did. Scripts: the zoo's recoverable scenarios (tests/scenarios, heldout flagged)
-and this folder's own (tests/recover/scripts).
+guard did. The scripts are listed by `scripts()`.
 """
 from __future__ import annotations
 
@@ -38,9 +37,17 @@ def run(cmd: list[str], timeout: int = 900) -> tuple[int, str, float]:
 
 
 def scripts() -> list[tuple[Path, str]]:
-    out = [(s.path, "heldout" if s.meta.get("heldout") else "zoo") for s in _zoo.load_all()
-           if s.meta.get("recoverable")]
-    out += [(p, "recover") for p in sorted((HERE / "scripts").glob("*.py"))]
+    """(path, set): the zoo's recoverable scenarios ("zoo"/"heldout"), the zoo's other scripts
+    with a `--clean` variant ("outside": not a target, shown for survival), this folder's own
+    ("recover") and the held-out recovery scripts ("recover-heldout")."""
+    out = []
+    for s in _zoo.load_all():
+        if s.meta.get("recoverable"):
+            out.append((s.path, "heldout" if s.meta.get("heldout") else "zoo"))
+        elif "--clean" in s.path.read_text(encoding="utf-8"):
+            out.append((s.path, "outside"))
+    out += [(p, "recover") for p in sorted((HERE / "scripts").glob("[a-z]*.py"))]
+    out += [(p, "recover-heldout") for p in sorted((HERE / "heldout").glob("[a-z]*.py"))]
     return out
 
 
@@ -66,12 +73,13 @@ def row(path: Path, kind: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", nargs="*")
+    ap.add_argument("--set", nargs="*", help="only these sets (zoo, heldout, outside, recover, recover-heldout)")
     ap.add_argument("--jsonl", help="also append each row as JSON to this file")
     args = ap.parse_args()
     print("| script | set | diagnosis | exit | final loss clean | final loss auto | ratio | actions |")
     print("|---|---|---|---|---|---|---|---|")
     for path, kind in scripts():
-        if args.only and path.stem not in args.only:
+        if args.only and path.stem not in args.only or args.set and kind not in args.set:
             continue
         r = row(path, kind)
         if args.jsonl:

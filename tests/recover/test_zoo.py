@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _zoo_table import ROOT, row  # noqa: E402
+from _zoo_table import ROOT, final_loss, row, run  # noqa: E402
 
 FAST = ["dirty_data_mlp_nan_features", "exploding_gradients_irnn_heading_curriculum"]
 
@@ -23,3 +24,20 @@ def test_recoverable_scenario_finishes_close_to_clean(name):
     assert r["rc_clean"] == 0 and r["rc"] == 0, r
     assert math.isfinite(r["ratio"]) and r["ratio"] <= 1.5, r
     assert r["actions"], "the run met non-finite values, so the guard must have intervened"
+
+
+HEALTHY = ["healthy_loss_spike_recovers", "healthy_gradscaler_fp16_autocast", "healthy_mlp_eval"]
+
+
+@pytest.mark.parametrize("name", HEALTHY)
+def test_healthy_scenario_gets_no_intervention(name, tmp_path):
+    """`--recover auto` acts on evidence only: a healthy run (a one-step loss spike, GradScaler's
+    own overflow skips) is left alone, and its final loss is the plain run's."""
+    path = ROOT / "tests" / "scenarios" / f"{name}.py"
+    js = tmp_path / "r.json"
+    rc, out, _ = run([str(Path(sys.executable).with_name("nansentry")), "run", "--recover", "auto",
+                      "--json", str(js), str(path)])
+    rep = json.loads(js.read_text())
+    assert rc == 0 and rep["status"] == "healthy" and rep["interventions"] == [], out
+    rc_plain, out_plain, _ = run([sys.executable, str(path)])
+    assert rc_plain == 0 and final_loss(out) == final_loss(out_plain)

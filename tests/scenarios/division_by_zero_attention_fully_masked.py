@@ -5,8 +5,10 @@ Self-attention is written by hand: scores.masked_fill(pad_mask, -inf) then softm
 Dataset index 58 is an empty document (length 0: every position is padding), so its rows
 are all -inf and softmax computes 0/0 = NaN inside module "body.0.attn" (the first layer) (op _softmax).
 Fix: drop empty sequences or keep one always-visible token (CLS) / use a finite mask value.
+--clean fixes the code: a row with no visible key is left unmasked.
 """
-# nansentry-scenario: {"cause": "division_by_zero", "phase": "forward", "op": "_softmax", "module": "body.0.attn", "samples": [58], "recoverable": false, "heldout": false, "step": 4}
+# nansentry-scenario: {"cause": "division_by_zero", "phase": "forward", "op": "_softmax", "module": "body.0.attn", "samples": [58], "recoverable": true, "heldout": false, "step": 4}
+import argparse
 import math
 
 import torch
@@ -14,6 +16,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+parser = argparse.ArgumentParser()
+parser.add_argument("--clean", action="store_true", help="never mask a whole row")
+args = parser.parse_args()
 torch.manual_seed(0)
 VOCAB, LENGTH, D = 40, 12, 32
 
@@ -68,6 +73,8 @@ class Encoder(nn.Module):
 
     def forward(self, tok, length):
         pad = torch.arange(LENGTH)[None] >= length[:, None]
+        if args.clean:
+            pad = pad & (length[:, None] > 0)
         x = self.emb(tok) + self.pos
         for layer in self.body:
             x = layer(x, pad)

@@ -4,13 +4,18 @@ The model's first module z-scores every input window. Two recordings in the data
 flat lines (a disconnected lead: constant value, std exactly 0, indices 12 and 141), so the
 module divides 0 by 0 -> NaN (forward, module "prep", op div). Held out: degenerate but
 valid samples, conv1d model, the division is a preprocessing step inside the model.
-Fix: (x - mean) / (std + eps), or drop flat recordings.
+Fix: (x - mean) / (std + eps), or drop flat recordings. --clean adds the eps.
 """
-# nansentry-scenario: {"cause": "division_by_zero", "phase": "forward", "op": "div", "module": "prep", "samples": [141], "recoverable": false, "heldout": true, "step": 0}
+# nansentry-scenario: {"cause": "division_by_zero", "phase": "forward", "op": "div", "module": "prep", "samples": [141], "recoverable": true, "heldout": true, "step": 0}
+import argparse
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+parser = argparse.ArgumentParser()
+parser.add_argument("--clean", action="store_true", help="eps in the z-score")
+args = parser.parse_args()
 torch.manual_seed(0)
 FLAT = [12, 141]
 
@@ -32,6 +37,8 @@ class Beats(Dataset):
 
 class ZScore(nn.Module):
     def forward(self, x):
+        if args.clean:
+            return (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + 1e-5)
         return (x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True)  # EXPECT-NAN
 
 

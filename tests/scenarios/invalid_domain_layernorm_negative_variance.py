@@ -5,13 +5,18 @@ with its spread: for the flat-lined sensor windows in the data (dataset indices 
 200: a constant reading near 300 plus a tiny ripple) E[x^2] - E[x]^2 comes out slightly
 negative in float32 and sqrt gives NaN inside module "blocks.0.norm". Held out: numerical
 cancellation, degenerate-but-valid samples, not a user-visible negative.
-Fix: x.var(unbiased=False) / nn.LayerNorm (two-pass, clamped).
+Fix: x.var(unbiased=False) / nn.LayerNorm (two-pass, clamped). --clean uses the two-pass variance.
 """
-# nansentry-scenario: {"cause": "invalid_domain", "phase": "forward", "op": "sqrt", "module": "blocks.0.norm", "samples": [200], "recoverable": false, "heldout": true, "step": 7}
+# nansentry-scenario: {"cause": "invalid_domain", "phase": "forward", "op": "sqrt", "module": "blocks.0.norm", "samples": [200], "recoverable": true, "heldout": true, "step": 7}
+import argparse
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+parser = argparse.ArgumentParser()
+parser.add_argument("--clean", action="store_true", help="two-pass variance")
+args = parser.parse_args()
 torch.manual_seed(0)
 FLAT = [45, 200]
 
@@ -24,6 +29,8 @@ class OnePassNorm(nn.Module):
     def forward(self, x):
         mean = x.mean(-1, keepdim=True)
         var = (x * x).mean(-1, keepdim=True) - mean * mean
+        if args.clean:
+            var = x.var(-1, unbiased=False, keepdim=True)
         return (x - mean) / torch.sqrt(var + 1e-12) * self.weight  # EXPECT-NAN
 
 

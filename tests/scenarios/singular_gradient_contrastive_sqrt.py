@@ -5,12 +5,18 @@ derivative 1/(2*sqrt(0)) is infinite: the backward of sqrt yields inf, then 0*in
 and every parameter turns NaN while the forward loss looked fine. The dataset of pairs holds
 one degenerate pair (an item paired with itself, a de-duplication bug) at a known index.
 Fix: sqrt(x + eps) or torch.linalg.vector_norm / F.pairwise_distance (safe at 0).
+--clean uses torch.linalg.vector_norm.
 """
-# nansentry-scenario: {"cause": "singular_gradient", "phase": "backward", "op": "sqrt", "module": null, "samples": [77], "recoverable": false, "heldout": false, "step": 3}
+# nansentry-scenario: {"cause": "singular_gradient", "phase": "backward", "op": "sqrt", "module": null, "samples": [77], "recoverable": true, "heldout": false, "step": 3}
+import argparse
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+parser = argparse.ArgumentParser()
+parser.add_argument("--clean", action="store_true", help="a norm with a safe gradient at 0")
+args = parser.parse_args()
 torch.manual_seed(0)
 
 
@@ -40,6 +46,8 @@ for epoch in range(6):
     for a, b, same in loader:
         ea, eb = model(a), model(b)
         dist = torch.sqrt(((ea - eb) ** 2).sum(1))  # EXPECT-NAN
+        if args.clean:
+            dist = torch.linalg.vector_norm(ea - eb, dim=1)
         loss = (same * dist**2 + (1 - same) * torch.relu(2.0 - dist) ** 2).mean()
         loss.backward()
         opt.step()

@@ -5,13 +5,18 @@ and the model appends the pooled vector's magnitude (pooled**2).sum(-1) ** 0.5 a
 feature. Dataset index 33 is an empty set (mask all zero): pooled is exactly 0, its
 magnitude 0 is finite, but d/dx x**0.5 = 0.5 * 0**-0.5 = inf; the product with the zero
 mask gives NaN gradients for phi's weights (backward, op pow, in module "pool").
-Fix: (s + eps) ** 0.5 or torch.linalg.vector_norm.
+Fix: (s + eps) ** 0.5 or torch.linalg.vector_norm. --clean uses torch.linalg.vector_norm.
 """
-# nansentry-scenario: {"cause": "singular_gradient", "phase": "backward", "op": "pow", "module": "pool", "samples": [33], "recoverable": false, "heldout": false, "step": 3}
+# nansentry-scenario: {"cause": "singular_gradient", "phase": "backward", "op": "pow", "module": "pool", "samples": [33], "recoverable": true, "heldout": false, "step": 3}
+import argparse
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+parser = argparse.ArgumentParser()
+parser.add_argument("--clean", action="store_true", help="a norm with a safe gradient at 0")
+args = parser.parse_args()
 torch.manual_seed(0)
 
 
@@ -38,6 +43,8 @@ class Pool(nn.Module):
     def forward(self, pts, mask):
         pooled = (mask.unsqueeze(-1) * self.phi(pts)).sum(1)
         magnitude = (pooled ** 2).sum(-1, keepdim=True) ** 0.5  # EXPECT-NAN
+        if args.clean:
+            magnitude = torch.linalg.vector_norm(pooled, dim=-1, keepdim=True)
         return torch.cat([pooled, magnitude], -1)
 
 

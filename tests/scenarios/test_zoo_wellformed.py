@@ -17,7 +17,8 @@ from _zoo import CAUSES, KEYS, PHASES, load_all, scenario_paths  # noqa: E402
 
 SCENARIOS = load_all()
 IDS = [s.path.stem for s in SCENARIOS]
-RECOVERABLE = {"dirty_data", "unscaled_data", "exploding_gradients", "learning_rate_too_high"}
+# the causes that run-time recovery must fix (issue 5); plus degenerate samples hitting an unsafe op
+RECOVERABLE = {"dirty_data", "exploding_gradients", "learning_rate_too_high"}
 
 
 def test_zoo_is_not_empty():
@@ -48,7 +49,7 @@ def test_header_keys_and_values(sc):
         assert m["module"] is None
     if m["phase"] == "forward":
         assert isinstance(m["module"], str)
-    if m["cause"] in RECOVERABLE:
+    if m["cause"] in RECOVERABLE or (m["samples"] and m["phase"] != "data"):
         assert m["recoverable"]
 
 

@@ -5,9 +5,10 @@ target is the square's area in pixels (up to ~150). Raw pixel values of order 25
 first conv activations and gradients hundreds of times larger than with normalised input;
 SGD with momentum at lr 5e-2 overshoots and the run diverges within a few steps (the final Linear, module "7",
 produces NaN at step 2).
-Fix: x / 255 (and scale the target) -- --clean does both.
+Fix: x / 255 (and scale the target) -- --clean does both and prints its final loss in
+pixels^2, the broken run's units.
 """
-# nansentry-scenario: {"cause": "unscaled_data", "phase": "forward", "op": "addmm", "module": "7", "samples": [], "recoverable": true, "heldout": false, "step": 2}
+# nansentry-scenario: {"cause": "unscaled_data", "phase": "forward", "op": "addmm", "module": "7", "samples": [], "recoverable": false, "heldout": false, "step": 2}
 import argparse
 
 import torch
@@ -58,4 +59,4 @@ for epoch in range(4):
         if step % 8 == 0:
             print(f"step {step} loss {loss.item():.4g}")
         step += 1
-print(f"final_loss={sum(losses[-10:]) / 10}")
+print(f"final_loss={sum(losses[-10:]) / 10 * (100.0 ** 2 if args.clean else 1.0)}")

@@ -3,9 +3,10 @@
 Nothing is normalised: the first SGD updates are proportional to inputs of order 1e4 times
 errors of order 1e5, the prediction overshoots by orders of magnitude each step and the
 squared error overflows float32 within a few steps. Fix: standardise features and targets
-(--clean does; then the same lr trains fine).
+(--clean does; then the same lr trains fine; it prints its final loss in dollars^2, the
+broken run's units).
 """
-# nansentry-scenario: {"cause": "unscaled_data", "phase": "loss", "op": "mse_loss", "module": null, "samples": [], "recoverable": true, "heldout": false, "step": 1}
+# nansentry-scenario: {"cause": "unscaled_data", "phase": "loss", "op": "mse_loss", "module": null, "samples": [], "recoverable": false, "heldout": false, "step": 1}
 import argparse
 
 import torch
@@ -25,6 +26,7 @@ x = torch.stack([sqft, lot, rooms, year], 1)
 price = (120 * sqft + 3 * lot + 8000 * rooms + 500 * (year - 1950) + 20000 * torch.randn(n)).unsqueeze(1)
 if args.clean:
     x = (x - x.mean(0)) / x.std(0)
+    unit = price.std() ** 2  # standardised MSE -> dollars^2
     price = (price - price.mean()) / price.std()
 
 loader = DataLoader(TensorDataset(x, price), batch_size=32, shuffle=True)
@@ -42,4 +44,4 @@ for epoch in range(5):
         if step % 10 == 0:
             print(f"step {step} loss {loss.item():.4g}")
         step += 1
-print(f"final_loss={sum(losses[-10:]) / 10}")
+print(f"final_loss={sum(losses[-10:]) / 10 * (float(unit) if args.clean else 1.0)}")

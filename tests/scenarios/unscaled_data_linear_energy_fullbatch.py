@@ -5,9 +5,10 @@ No DataLoader: the whole table is one tensor and each step is one gradient step
 ~1e4 kWh and the target ~1e4: the loss curvature is ~1e7, so lr 1e-4 that would be fine on
 standardised data makes every step overshoot; the loss grows geometrically until it
 overflows. Held out: no DataLoader, no hidden layer, full batch.
-Fix: standardise inputs and target (--clean).
+Fix: standardise inputs and target (--clean; it prints its final loss in kWh^2, the broken
+run's units).
 """
-# nansentry-scenario: {"cause": "unscaled_data", "phase": "loss", "op": "pow", "module": null, "samples": [], "recoverable": true, "heldout": true, "step": 4}
+# nansentry-scenario: {"cause": "unscaled_data", "phase": "loss", "op": "pow", "module": null, "samples": [], "recoverable": false, "heldout": true, "step": 4}
 import argparse
 
 import torch
@@ -25,6 +26,7 @@ x = torch.stack([temp, meter, occupants], 1)
 y = 0.8 * meter - 2 * (temp - 2900) + 300 * occupants + 100 * torch.randn(n)
 if args.clean:
     x = (x - x.mean(0)) / x.std(0)
+    unit = y.std() ** 2  # standardised MSE -> kWh^2
     y = (y - y.mean()) / y.std()
 
 model = nn.Linear(3, 1)
@@ -39,4 +41,4 @@ for step in range(120):
     losses.append(loss.item())
     if step % 10 == 0:
         print(f"step {step} loss {loss.item():.4g}")
-print(f"final_loss={sum(losses[-10:]) / 10}")
+print(f"final_loss={sum(losses[-10:]) / 10 * (float(unit) if args.clean else 1.0)}")

@@ -113,6 +113,7 @@ class Replay:
     phases: list[str] = field(default_factory=list)
     complete: bool = False  # forward, loss and backward all re-ran
     note: str | None = None
+    losses: list[torch.Tensor] = field(default_factory=list)  # the replayed tensors backward was called on
 
 
 def replay_step(engine: Any, snap: StepSnapshot, tracer: Tracer, subset: Subset | None = None,
@@ -148,6 +149,7 @@ def replay_step(engine: Any, snap: StepSnapshot, tracer: Tracer, subset: Subset 
                     rep.note = "the loss code ran more than the recorded ops: loss and backward not replayed"
                     return rep
                 losses = _replay_segment(seg, tracer, outputs, results, subset)
+                rep.losses += losses
                 rep.phases.append("loss")
                 if tracer.first is not None:
                     return rep

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import torch
 
+from nansentry.forensics.whatif import loss_under
 from nansentry.recover.backoff import LRBackoff
 from nansentry.recover.clip import Clipper, threshold_from
 from nansentry.recover.config import RecoveryConfig
@@ -29,6 +30,8 @@ SPIKE = 4.0  # a loss above SPIKE x the recent median is not a good state to ret
 RECENT = 16  # steps of history behind that median
 EXPLODED = 100.0  # gradient norm this far above its early median: exploding gradients
 DIVERGED = 10.0  # a loss above DIVERGED x the good state's typical loss: the run is diverging
+CLIMB = 50.0  # a loss this far above its median, rising, with the gradient norm up too: diverging while finite
+CLIMB_NORM = CLIMB ** 0.5  # the gradient grows as the square root of a loss quadratic in the error
 
 
 class AutoRecovery:
@@ -57,7 +60,7 @@ class AutoRecovery:
                       record: Any) -> None:
         for call in engine.snapshot.root_calls:
             self.roots.add(call.module)
-        if opt is engine.lead and self._diverged_again(engine, opt, record):
+        if opt is engine.lead and self._caught_diverging(engine, opt, record):
             return
         if opt is engine.lead and self._due(engine, record):
             self._snapshot(engine, record)
@@ -82,25 +85,58 @@ class AutoRecovery:
             return False
         return _is_good(record, engine.trace.records()[-RECENT - 1:-1])
 
-    def _diverged_again(self, engine: Any, opt: torch.optim.Optimizer, record: Any) -> bool:
-        """After a rollback only: a finite loss DIVERGED x above the good state's means the
-        smaller step size is still too large; roll back again now rather than wait for inf."""
-        ref, loss = self._ref_loss, record.loss
-        if ref is None or loss is None or not math.isfinite(loss) or loss <= DIVERGED * ref:
+    def _caught_diverging(self, engine: Any, opt: torch.optim.Optimizer, record: Any) -> bool:
+        """A finite loss that is already diverging: roll back now rather than wait for inf.
+
+        Only when the weights, not the batch, explain it: under the last good state's weights
+        the same batch must give a loss DIVERGED x lower (one forward replay, this step only)."""
+        why = self._climbing(engine, record)
+        if why is None:
             return False
         if self.counters.rollbacks >= self.cfg.max_rollbacks or self.store.latest is None:
             self._ref_loss = None  # budget spent: the next non-finite step stops the run
             return False
+        good = self.store.latest
+        at_good = loss_under(engine, list(zip(good.targets, good.tensors)))
+        if at_good is None or not record.loss > DIVERGED * at_good:
+            return False  # the batch is hard under the good weights too (or cannot be re-run): not the weights
+        why += f"; the good state of step {good.step} gives this batch {at_good:.4g}: the weights diverged"
         engine.hide_grads(opt, _params(opt))  # hide the grads: the engine skips this update
         engine.trace.replace_last(skipped=True)
         ev = Evidence(step=engine.step, phase="loss", root_cause="learning_rate_too_high", diverging=True,
                       has_good_state=True, rollbacks=self.counters.rollbacks)
-        self.intervene(engine.step, "skip", f"loss {loss:.4g} is over {DIVERGED:g}x the good state's "
-                                            f"{ref:.4g}: still diverging")
+        self.intervene(engine.step, "skip", why)
         self.counters.skipped_steps += 1
         self.act(engine, engine.step, Plan(rollback=True, backoff=True), ev, None)
         self._flush_notes(engine)
         return True
+
+    def _climbing(self, engine: Any, record: Any) -> str | None:
+        """Why this finite step is already diverging, or None.
+
+        After a rollback: a loss DIVERGED x above the good state's typical loss (the smaller
+        step size is still too large). Otherwise: the loss CLIMB x above its median since the last
+        rollback and the gradient norm CLIMB_NORM x above its own, the loss rising over the last three steps
+        (a healthy spike is one step, not a climb)."""
+        loss, norm = record.loss, record.grad_norm
+        if loss is None or not math.isfinite(loss):
+            return None
+        ref = self._ref_loss
+        if ref is not None:
+            if loss > DIVERGED * ref:
+                return f"loss {loss:.4g} is over {DIVERGED:g}x the good state's typical {ref:.4g}"
+            return None
+        past = _alive(engine.trace.records()[-RECENT - 1:-1], self._since)
+        if len(past) < 5 or norm is None or not math.isfinite(norm):
+            return None
+        losses = [r.loss for r in past]
+        norms = [r.grad_norm for r in past if r.grad_norm is not None and math.isfinite(r.grad_norm)]
+        base, base_norm = statistics.median(losses), statistics.median(norms) if norms else None
+        rising = losses[-2] < losses[-1] < loss and past[-1].step == record.step - 1
+        if (rising and base_norm and loss > CLIMB * abs(base) + 1e-12 and norm > CLIMB_NORM * base_norm):
+            return (f"loss {loss:.4g} is over {CLIMB:g}x its median {base:.4g} and rising, gradient norm "
+                    f"{norm:.4g} (median {base_norm:.4g})")
+        return None
 
     def _snapshot(self, engine: Any, record: Any) -> None:
         state = self.store.save(engine.step, list(self.roots), list(engine.optimizers), scalers=True)
@@ -172,9 +208,9 @@ class AutoRecovery:
             self.counters.skipped_steps += 1
             why = "; ".join(plan.reasons) or "non-finite step"
             self.intervene(step, "skip", f"non-finite {ev.phase} value: optimizer step skipped ({why})")
-            only_skip = not (plan.rollback or plan.quarantine or plan.clip or ev.diverging)
-            if only_skip and cause in CODE_BUGS and code_fix and self.code_fix is None:
-                self.code_fix = code_fix
+        workaround = not (plan.rollback or plan.clip or ev.diverging)  # skipped or quarantined, code untouched
+        if workaround and cause in CODE_BUGS and code_fix and self.code_fix is None:
+            self.code_fix = code_fix
         self._note(step, "diverging" if ev.diverging else cause)
 
     def _threshold(self, engine: Any) -> float | None:

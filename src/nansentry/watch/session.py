@@ -193,7 +193,7 @@ class Session:
         self.report = self._write()
         if not crashed:
             outcome.print_summary(self.report, self.finding, self.options, time.perf_counter() - self._t0)
-            if self.recovery is not None and self.finding is not None:
+            if self.recovery is not None and self.interventions:
                 sys.stderr.write(_recovery_lines(self.report.extra.get("recovery", {})))
         return self.report
 
@@ -222,17 +222,23 @@ def _recovery_lines(r: dict[str, Any]) -> str:
     if not r:
         return ""
     head = "recovered, the run finished" if r.get("recovered") else "recovery stopped"
-    parts = [f"{r['skipped_steps']} steps skipped"]
+    parts = [_count(r["skipped_steps"], "step") + " skipped"]
     if r.get("quarantined"):
         where = f" (list in {r['quarantine_file']})" if r.get("quarantine_file") else ""
         parts.append(f"quarantined samples {r['quarantined']}{where}")
     if r.get("clip_threshold") is not None:
         parts.append(f"gradient norm clipped at {r['clip_threshold']:.4g} ({r['clipped_steps']} steps)")
     if r.get("rollbacks"):
-        parts.append(f"{r['rollbacks']} rollbacks")
+        parts.append(_count(r["rollbacks"], "rollback"))
     if r.get("lr_factor", 1.0) != 1.0:
         parts.append(f"learning rate x{r['lr_factor']:.4g}")
     text = f"nansentry: {head}: " + ", ".join(parts) + "\n"
     if r.get("code_fix"):
-        text += f"nansentry: skipping kept the run alive but is not a fix; fix the code: {r['code_fix']}\n"
+        how = "quarantine and skipping kept the run alive but are" if r.get("quarantined") else \
+            "skipping kept the run alive but is"
+        text += f"nansentry: {how} not a fix: the code still fails on such inputs; fix the code: {r['code_fix']}\n"
     return text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
