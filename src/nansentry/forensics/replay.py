@@ -48,21 +48,27 @@ class Subset:
         leaves, spec = tree_flatten(obj)
         return tree_unflatten([self.take(x) if isinstance(x, torch.Tensor) else x for x in leaves], spec)
 
-    def sizes(self, op: LossOp, flat: list[Any]) -> list[Any]:
-        """Rescale batch-sized integers in recorded shape arguments (view, arange...)."""
+    def sizes(self, op: LossOp, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """Rescale batch-sized integers in recorded shape arguments (view, arange...): a bare
+        int equal to the batch size, the first entry of a size list (x B, or a multiple of B
+        for a view that flattens the batch with other dims)."""
         n, b = len(self.positions), self.size
-        out = []
-        for a in flat:
-            if isinstance(a, int) and not isinstance(a, bool) and a == b:
-                a = n
-            elif isinstance(a, (list, tuple)) and a and all(isinstance(x, int) for x in a):
+        view = "view" in op.func._schema.name or "reshape" in op.func._schema.name
+
+        def fix(a: Any) -> Any:
+            if isinstance(a, bool):
+                return a
+            if isinstance(a, int):
+                return n if a == b else a
+            if isinstance(a, (list, tuple)) and a and all(isinstance(x, int) and not isinstance(x, bool) for x in a):
                 first = a[0]
                 if first == b:
-                    a = type(a)([n, *a[1:]])
-                elif first > b and first % b == 0 and "view" in op.func._schema.name:
-                    a = type(a)([first // b * n, *a[1:]])
-            out.append(a)
-        return out
+                    return type(a)([n, *a[1:]])
+                if view and first > b and first % b == 0:
+                    return type(a)([first // b * n, *a[1:]])
+            return a
+
+        return tuple(fix(a) for a in args), {k: fix(v) for k, v in kwargs.items()}
 
 
 @contextlib.contextmanager
@@ -130,18 +136,8 @@ def replay_step(engine: Any, snap: StepSnapshot, tracer: Tracer, subset: Subset 
     results: dict[int, list[torch.Tensor]] = {}
     with quarantine(engine, modules), stack:
         for ci, call in enumerate(snap.root_calls):
-            torch.set_rng_state(call.cpu_rng)
-            if call.cuda_rng is not None:
-                torch.cuda.set_rng_state_all(call.cuda_rng)
-            args, kwargs = (subset.tree(call.args), subset.tree(call.kwargs)) if subset else (call.args, call.kwargs)
-            tracer.phase, tracer.site = "forward", None
-            tracer.call_site = next((s.call_site for s in segments if s.call == ci), None)
-            tracer.autocast = bool(call.autocast)
-            with torch.set_grad_enabled(call.grad_enabled), _autocast(call), tracer:
-                out = call.module(*args, **kwargs)
-                tracer.flush()
+            _replay_call(call, ci, subset, segments, tracer, outputs, results)
             rep.phases.append("forward")
-            outputs[ci] = flat_tensors(out)
             if tracer.first is not None:
                 return rep
             for seg in (s for s in segments if s.call == ci):
@@ -165,27 +161,41 @@ def replay_step(engine: Any, snap: StepSnapshot, tracer: Tracer, subset: Subset 
     return rep
 
 
+def _replay_call(call: RootCall, ci: int, subset: Subset | None, segments: list[Segment], tracer: Tracer,
+                 outputs: dict[int, list[torch.Tensor]], results: dict[int, list[torch.Tensor]]) -> None:
+    """Re-run one root forward with its saved arguments, RNG and autocast state; arguments an
+    earlier call or loss op made (a loss module on the model's output) are their replayed values."""
+    torch.set_rng_state(call.cpu_rng)
+    if call.cuda_rng is not None:
+        torch.cuda.set_rng_state_all(call.cuda_rng)
+    if call.arg_refs is not None:
+        spec = tree_flatten((call.args, call.kwargs))[1]
+        args, kwargs = tree_unflatten([_resolve(a, outputs, results, subset) for a in call.arg_refs], spec)
+    elif subset is not None:
+        args, kwargs = subset.tree(call.args), subset.tree(call.kwargs)
+    else:
+        args, kwargs = call.args, call.kwargs
+    tracer.phase, tracer.site = "forward", None
+    tracer.call_site = next((s.call_site for s in segments if s.call == ci), None)
+    tracer.autocast = bool(call.autocast)
+    with torch.set_grad_enabled(call.grad_enabled), _autocast(call), tracer:
+        out = call.module(*args, **kwargs)
+        tracer.flush()
+    outputs[ci] = flat_tensors(out)
+
+
 def _replay_segment(seg: Segment, tracer: Tracer, outputs: dict[int, list[torch.Tensor]],
                     results: dict[int, list[torch.Tensor]], subset: Subset | None) -> list[torch.Tensor]:
     """Re-execute one window's recorded ops, substituting replayed tensors."""
 
     def resolve(a: Any) -> Any:
-        if isinstance(a, Ref):
-            if a.op not in results or a.index >= len(results[a.op]):
-                raise Unreplayable(f"recorded op {a.op} has no replayed output {a.index}")
-            return results[a.op][a.index]
-        if isinstance(a, Out):
-            return outputs[a.call][a.index]
-        if isinstance(a, torch.Tensor) and subset is not None and not isinstance(a, torch.nn.Parameter):
-            return subset.take(a)
-        return a
+        return _resolve(a, outputs, results, subset)
 
     tracer.phase = "loss"
     for k, op in enumerate(seg.ops, start=seg.start):
-        flat = [resolve(a) for a in op.flat]
+        args, kwargs = tree_unflatten([resolve(a) for a in op.flat], op.spec)
         if subset is not None:
-            flat = subset.sizes(op, flat)
-        args, kwargs = tree_unflatten(flat, op.spec)
+            args, kwargs = subset.sizes(op, args, kwargs)
         external = _writes_external(op)
         if external is not None or op.func._schema.name.endswith("_local_scalar_dense"):
             results[k] = [resolve(external)] if external is not None else []
@@ -201,6 +211,22 @@ def _replay_segment(seg: Segment, tracer: Tracer, outputs: dict[int, list[torch.
     if seg.backward is None or tracer.first is not None:
         return []
     return [t for t in (resolve(b) for b in seg.backward) if isinstance(t, torch.Tensor)]
+
+
+def _resolve(a: Any, outputs: dict[int, list[torch.Tensor]], results: dict[int, list[torch.Tensor]],
+             subset: Subset | None) -> Any:
+    """A recorded argument's value in the replay: replayed tensors for Ref/Out, sliced inputs."""
+    if isinstance(a, Ref):
+        if a.op not in results or a.index >= len(results[a.op]):
+            raise Unreplayable(f"recorded op {a.op} has no replayed output {a.index}")
+        return results[a.op][a.index]
+    if isinstance(a, Out):
+        if a.call not in outputs or a.index >= len(outputs[a.call]):
+            raise Unreplayable(f"root call {a.call} has no replayed output {a.index}")
+        return outputs[a.call][a.index]
+    if isinstance(a, torch.Tensor) and subset is not None and not isinstance(a, torch.nn.Parameter):
+        return subset.take(a)
+    return a
 
 
 def _writes_external(op: LossOp) -> Any:

@@ -31,9 +31,12 @@ REINITS = 2  # independent re-initialisations a bad sample must fail under
 
 
 def batch_size(snap: StepSnapshot) -> int | None:
-    """The most common dim 0 among the root calls' tensor arguments."""
+    """The most common dim 0 among the tensor arguments of the model's root calls (not of a
+    loss module called on its output, whose flattened arguments would outvote the batch)."""
     dims: Counter[int] = Counter()
     for call in snap.root_calls:
+        if call.arg_refs is not None:
+            continue
         for t in tree_flatten((call.args, call.kwargs))[0]:
             if isinstance(t, torch.Tensor) and t.dim() > 0:
                 dims[int(t.shape[0])] += 1

@@ -37,6 +37,9 @@ class RootCall:
     grad_enabled: bool
     autocast: dict[str, Any] | None = None
     output: Any = None
+    # flat (args, kwargs) with the tensors an earlier call or loss op of this step made as
+    # Ref/Out (a loss module called on the model's output); None when there are none
+    arg_refs: list[Any] | None = None
 
 
 @dataclass

@@ -174,6 +174,10 @@ class LossWindow:
             self._snap, self._ids, self._count = snap, {}, 0
             snap.loss_ops = []
         ci = len(snap.root_calls) - 1
+        flat = tree_flatten((call.args, call.kwargs))[0]
+        refs = [self._known(a) if isinstance(a, torch.Tensor) else None for a in flat]
+        if any(r is not None for r in refs):
+            call.arg_refs = [r if r is not None else a for r, a in zip(refs, flat)]
         for j, t in enumerate(flat_tensors(output)):
             self._remember(t, Out(ci, j))
         self._segment = Segment(ci, self._count, call_site=user_site(2))
