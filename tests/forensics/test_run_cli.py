@@ -45,15 +45,20 @@ for epoch in range(2):
 '''
 
 
-def test_run_names_op_module_line_and_sample(tmp_path: Path) -> None:
-    script = tmp_path / "train.py"
-    script.write_text(SCRIPT)
-    out = tmp_path / "r.json"
+def _stopped_run(script: Path, text: str) -> dict:
+    """`nansentry run --json` on `text` saved as `script`: it must stop (exit 1); the report."""
+    script.write_text(text)
+    out = script.with_suffix(".json")
     exe = Path(sys.executable).with_name("nansentry")
     p = subprocess.run([str(exe), "run", "--json", str(out), str(script)], capture_output=True, text=True,
                        timeout=240)
     assert p.returncode == 1, p.stderr[-2000:]
-    r = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_run_names_op_module_line_and_sample(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    r = _stopped_run(script, SCRIPT)
     fn = r["first_nonfinite"]
     line = next(i for i, s in enumerate(SCRIPT.splitlines(), 1) if s.endswith("# AT:div"))
     assert (fn["phase"], fn["op"], fn["module"], fn["file"], fn["line"]) == (
@@ -107,13 +112,6 @@ for words, mask in dl:
 def test_samples_found_through_a_loss_module_on_flattened_outputs(tmp_path: Path) -> None:
     """The sample search replays subsets: the loss module's arguments (the model's output,
     flattened with the sequence dim) come from the replay, and B*T view sizes are rescaled."""
-    script = tmp_path / "tagger.py"
-    script.write_text(TAGGER)
-    out = tmp_path / "r.json"
-    exe = Path(sys.executable).with_name("nansentry")
-    p = subprocess.run([str(exe), "run", "--json", str(out), str(script)], capture_output=True, text=True,
-                       timeout=240)
-    assert p.returncode == 1, p.stderr[-2000:]
-    r = json.loads(out.read_text())
+    r = _stopped_run(tmp_path / "tagger.py", TAGGER)
     assert (r["first_nonfinite"]["phase"], r["first_nonfinite"]["op"]) == ("loss", "div")
     assert r["bad_samples"] == [13]
