@@ -236,7 +236,7 @@ def _recovery_lines(r: dict[str, Any]) -> str:
     if r.get("code_fix"):
         how = "quarantine and skipping kept the run alive but are" if r.get("quarantined") else \
             "skipping kept the run alive but is"
-        text += f"nansentry: {how} not a fix: the code still fails on such inputs; fix the code: {r['code_fix']}\n"
+        text += f"nansentry: {how} not a fix: the code still fails; fix it: {r['code_fix']}\n"
     return text
 
 
