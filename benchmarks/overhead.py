@@ -5,7 +5,12 @@ batches, so machine noise hits them alike; the table reports the median per-step
 time of each mode and the median, over rounds, of its time over the bare time of the
 same round (paired ratios resist load that drifts during the run).
 
-    python benchmarks/overhead.py [--rounds 7] [--steps 30] [--device cpu|cuda] [--big]
+    python benchmarks/overhead.py [--rounds 7] [--steps 30] [--device cpu|cuda] [--big] [--auto]
+
+`--auto` adds `recover="auto"` (the recovery ladder: good-state snapshots at the automatic
+cadence, the finite divergence check). Each timed block starts a new guard, so its first
+snapshot and the one-time `gc` scan for schedulers fall inside the block: use enough
+`--steps` for them to amortise as they would in a real run.
 """
 
 from __future__ import annotations
@@ -62,9 +67,9 @@ def small_transformer(big: bool = False) -> tuple[nn.Module, Callable, Callable]
 
 
 @contextlib.contextmanager
-def quiet_guard(*args: object) -> Iterator[None]:
+def quiet_guard(*args: object, **kwargs: object) -> Iterator[None]:
     """A Guard whose end-of-run summary line is not printed (one per timed block)."""
-    g = Guard(*args)
+    g = Guard(*args, **kwargs)
     try:
         yield
     finally:
@@ -78,6 +83,9 @@ def mode_context(mode: str, model: nn.Module, opt: torch.optim.Optimizer) -> Ite
         yield
     elif mode == "guard (API)":
         with quiet_guard(model, opt):
+            yield
+    elif mode == "guard auto (API)":
+        with quiet_guard(model, opt, recover="auto"):
             yield
     elif mode == "guard (run)":
         with quiet_guard():  # global hooks: the code path of `nansentry run`
@@ -138,16 +146,19 @@ def main() -> None:
     ap.add_argument("--big", action="store_true", help="also a ~100M-parameter transformer")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
     ap.add_argument("--only", choices=("cnn", "transformer"), help="one model only")
+    ap.add_argument("--auto", action="store_true", help="also the guard with recover='auto'")
     args = ap.parse_args()
+    modes = MODES[:2] + ("guard auto (API)",) + MODES[2:] if args.auto else MODES
     if args.threads:
         torch.set_num_threads(args.threads)
     rows = ["| model | mode | ms/step (median) | vs bare (median of paired rounds) |", "|---|---|---|---|"]
     if args.only != "transformer":
-        rows += bench("small CNN", small_cnn, args.rounds, args.steps, args.device)
+        rows += bench("small CNN", small_cnn, args.rounds, args.steps, args.device, modes)
     if args.only != "cnn":
-        rows += bench("small transformer", small_transformer, args.rounds, args.steps, args.device)
+        rows += bench("small transformer", small_transformer, args.rounds, args.steps, args.device, modes)
     if args.big:
-        rows += bench("transformer", lambda: small_transformer(big=True), args.rounds, max(5, args.steps // 4), args.device)
+        rows += bench("transformer", lambda: small_transformer(big=True), args.rounds, max(5, args.steps // 4),
+                      args.device, modes)
     print("\n".join(rows))
 
 

@@ -48,6 +48,11 @@ def test_config_rejects_bad_values():
         RecoveryConfig(backoff=1.5)
     with pytest.raises(ValueError, match="snapshot_every"):
         RecoveryConfig(snapshot_every=0)
+    with pytest.raises(ValueError, match="snapshot_overhead"):
+        RecoveryConfig(snapshot_overhead=0.0)
+    with pytest.raises(ValueError, match="backoff_fast"):
+        RecoveryConfig(backoff_fast=1.0)
+    assert RecoveryConfig().snapshot_every is None  # automatic cadence by default
 
 
 def test_threshold_is_a_multiple_of_the_median():

@@ -93,9 +93,20 @@ def test_snapshot_is_a_copy_not_a_view():
 
 def test_memory_bound_and_keep():
     model, opt, _, _ = _setup()
-    store = StateStore(keep=2)
+    store = StateStore(keep=2)  # the first and the newest
     for step in range(4):
         store.save(step, [model], [opt])
-    assert [s.step for s in store.states] == [2, 3]
+    assert [s.step for s in store.states] == [0, 3]
+    spread = StateStore(keep=5)
+    for step in range(20):
+        spread.save(step, [model], [opt])
+    assert [s.step for s in spread.states] == [0, 12, 16, 18, 19]  # the first, and 0, 1, 3, 7 snapshots back
+    spread.drop_after(spread.states[2])
+    assert [s.step for s in spread.states] == [0, 12, 16]
+    one = spread.states[-1].nbytes
+    bounded = StateStore(keep=5, max_bytes=int(2.5 * one))
+    for step in range(20):
+        bounded.save(step, [model], [opt])
+    assert [s.step for s in bounded.states] == [18, 19]  # the oldest go first
     tiny = StateStore(keep=2, max_bytes=10)
     assert tiny.save(0, [model], [opt]) is None and tiny.too_big and tiny.latest is None

@@ -224,7 +224,39 @@ def test_divergence_is_caught_while_the_loss_is_still_finite(tmp_path, capsys):
     assert acts[0][0] == "skip" and "over 50x its median" in acts[0][1] and "weights diverged" in acts[0][1] and rep["interventions"][0]["step"] <= 6, acts
     assert [a for a, _ in acts[:3]] == ["skip", "rollback", "lr_backoff"]
     assert max(losses) < 1e5 and sum(losses[-10:]) / 10 < 0.05
-    assert rep["recovery"]["lr_factor"] < 1 and "1 rollback," in capsys.readouterr().err
+    assert rep["recovery"]["lr_factor"] == pytest.approx(0.1)  # diverged within 10 updates: lr / 10 at once
+    assert "diverged" in acts[2][1] and "1 rollback," in capsys.readouterr().err
+
+
+def test_rollback_lands_just_before_the_climb(tmp_path):
+    """Healthy for 40 steps, then the user's schedule multiplies the lr past the stability limit.
+    The guard returns to a state taken shortly before the climb (not to the start, which
+    would cost the 40 good steps) and halves the step size (the run was stable for long)."""
+    import re
+
+    torch.manual_seed(0)
+    x = torch.randn(256, 4)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]]) + 0.1
+    model = nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 if s < 40 else 13.0)
+    losses = []
+    with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto"):
+        for _ in range(80):
+            loss = nn.functional.mse_loss(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+    rep = json.loads((tmp_path / "r.json").read_text())
+    acts = {i["action"]: i for i in rep["interventions"]}
+    back_to = int(re.search(r"start of step (\d+)", acts["rollback"]["detail"]).group(1))
+    assert 30 <= back_to < acts["rollback"]["step"] - 3, acts  # a state whose next 3 steps were healthy
+    assert rep["recovery"]["lr_factor"] == pytest.approx(0.5) and rep["recovery"]["rollbacks"] == 1
+    snaps = rep["recovery"]["snapshots"]
+    assert snaps["auto"] and snaps["every"] >= 1 and snaps["kept"] <= 5 and snaps["taken"] >= 5
+    assert sum(losses[-10:]) / 10 < 0.05
 
 
 def test_code_bug_is_skipped_and_the_summary_names_the_fix(tmp_path, capsys):

@@ -36,10 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quarantine", metavar="FILE",
                    help="exclude the dataset indices listed in FILE (a quarantine.json of an earlier run, "
                         "or a JSON list) from every batch")
-    p.add_argument("--snapshot-every", type=int, default=50, metavar="N",
-                   help="--recover auto: keep a good state for rollback every N steps (default 50)")
-    p.add_argument("--snapshot-keep", type=int, default=2, metavar="K",
-                   help="--recover auto: good states kept (default 2)")
+    p.add_argument("--snapshot-every", type=int, default=None, metavar="N",
+                   help="--recover auto: keep a good state for rollback every N steps (default: as often "
+                        "as 2%% of training time allows, measured)")
+    p.add_argument("--snapshot-keep", type=int, default=5, metavar="K",
+                   help="--recover auto: good states kept, spread 1, 2, 4... cadences back (default 5)")
     p.add_argument("--snapshot-max-mb", type=float, default=None, metavar="MB",
                    help="--recover auto: host memory bound for the kept states (default: none)")
     p.add_argument("-m", dest="module", metavar="MODULE", help="run a library module as a script")
@@ -82,7 +83,7 @@ def _validate(args: argparse.Namespace) -> tuple[list[str], str | None] | int:
         return _fail(err)
     if args.quarantine and not Path(args.quarantine).is_file():
         return _fail(f"no such quarantine file: {args.quarantine}")
-    if args.snapshot_every < 1 or args.snapshot_keep < 1:
+    if (args.snapshot_every is not None and args.snapshot_every < 1) or args.snapshot_keep < 1:
         return _fail("--snapshot-every and --snapshot-keep take a number of 1 or more")
     return [args.script] + list(args.args), str(path.resolve())
 

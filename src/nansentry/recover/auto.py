@@ -23,7 +23,8 @@ from nansentry.recover.clip import Clipper, threshold_from
 from nansentry.recover.config import RecoveryConfig
 from nansentry.recover.ladder import CODE_BUGS, Evidence, Plan
 from nansentry.recover.quarantine import Quarantine
-from nansentry.recover.rollback import StateStore
+from nansentry.recover.retention import Cadence, pick
+from nansentry.recover.rollback import GoodState, StateStore
 from nansentry.recover.state import Counters, RecoveryState
 
 SPIKE = 4.0  # a loss above SPIKE x the recent median is not a good state to return to
@@ -44,6 +45,7 @@ class AutoRecovery:
         self.intervene = intervene
         max_bytes = int(cfg.snapshot_max_mb * 2**20) if cfg.snapshot_max_mb is not None else None
         self.store = StateStore(cfg.snapshot_keep, max_bytes)
+        self.cadence = Cadence(cfg.snapshot_every, cfg.snapshot_overhead)
         self.clipper = Clipper()
         self.backoff = LRBackoff()
         self.counters = Counters()
@@ -52,6 +54,7 @@ class AutoRecovery:
         self._notes: dict[int, list[str]] = {}
         self._warned_memory = False
         self._last_snapshot: int | None = None
+        self._every = cfg.snapshot_every or 1  # the cadence last used
         self._since = -1  # step of the last rollback: older records describe a run that is gone
         self._ref_loss: float | None = None  # typical loss at the state last rolled back to
 
@@ -79,11 +82,14 @@ class AutoRecovery:
 
     def _due(self, engine: Any, record: Any) -> bool:
         # steps since the last snapshot (or rollback), so a spiky cadence step retries at the next
-        if self._last_snapshot is not None and engine.step - self._last_snapshot < self.cfg.snapshot_every:
-            return False
         if self.store.too_big:
             return False
-        return _is_good(record, engine.trace.records()[-RECENT - 1:-1])
+        recent = engine.trace.tail(RECENT + 1)[:-1]
+        if self._last_snapshot is not None:
+            self._every = self.cadence.every([r.wall_time for r in recent])
+            if engine.step - self._last_snapshot < self._every:
+                return False
+        return _is_good(record, recent)
 
     def _caught_diverging(self, engine: Any, opt: torch.optim.Optimizer, record: Any) -> bool:
         """A finite loss that is already diverging: roll back now rather than wait for inf.
@@ -93,10 +99,10 @@ class AutoRecovery:
         why = self._climbing(engine, record)
         if why is None:
             return False
-        if self.counters.rollbacks >= self.cfg.max_rollbacks or self.store.latest is None:
+        good = self._target(engine)
+        if self.counters.rollbacks >= self.cfg.max_rollbacks or good is None:
             self._ref_loss = None  # budget spent: the next non-finite step stops the run
             return False
-        good = self.store.latest
         at_good = loss_under(engine, list(zip(good.targets, good.tensors)))
         if at_good is None or not record.loss > DIVERGED * at_good:
             return False  # the batch is hard under the good weights too (or cannot be re-run): not the weights
@@ -107,7 +113,7 @@ class AutoRecovery:
                       has_good_state=True, rollbacks=self.counters.rollbacks)
         self.intervene(engine.step, "skip", why)
         self.counters.skipped_steps += 1
-        self.act(engine, engine.step, Plan(rollback=True, backoff=True), ev, None)
+        self.act(engine, engine.step, Plan(rollback=True, backoff=True), ev, None, target=good)
         self._flush_notes(engine)
         return True
 
@@ -126,7 +132,7 @@ class AutoRecovery:
             if loss > DIVERGED * ref:
                 return f"loss {loss:.4g} is over {DIVERGED:g}x the good state's typical {ref:.4g}"
             return None
-        past = _alive(engine.trace.records()[-RECENT - 1:-1], self._since)
+        past = _alive(engine.trace.tail(RECENT + 1)[:-1], self._since)
         if len(past) < 5 or norm is None or not math.isfinite(norm):
             return None
         losses = [r.loss for r in past]
@@ -141,8 +147,11 @@ class AutoRecovery:
     def _snapshot(self, engine: Any, record: Any) -> None:
         state = self.store.save(engine.step, list(self.roots), list(engine.optimizers), scalers=True)
         if state is not None:
-            past = [r.loss for r in _alive(engine.trace.records()[-RECENT:], self._since)]
-            state.ref_loss = statistics.median(past) if past else record.loss
+            self.cadence.observe(self.store.last_seconds)
+            alive = _alive(engine.trace.tail(RECENT), self._since)
+            state.ref_loss = statistics.median([r.loss for r in alive]) if alive else record.loss
+            norms = [r.grad_norm for r in alive if r.grad_norm is not None and math.isfinite(r.grad_norm)]
+            state.ref_norm = statistics.median(norms) if norms else record.grad_norm
         if state is None and not self._warned_memory:
             self._warned_memory = True
             sys.stderr.write(f"nansentry: a good-state snapshot needs more than snapshot_max_mb="
@@ -173,10 +182,13 @@ class AutoRecovery:
             rollbacks=self.counters.rollbacks,
         )
 
-    def act(self, engine: Any, step: int, plan: Plan, ev: Evidence, code_fix: str | None) -> None:
-        """Carry out `plan` (not `stop`, which the session handles)."""
+    def act(self, engine: Any, step: int, plan: Plan, ev: Evidence, code_fix: str | None,
+            target: GoodState | None = None) -> None:
+        """Carry out `plan` (not `stop`, which the session handles); a rollback goes to `target`
+        (default: the newest good state with a healthy future, `retention.pick`)."""
         self.counters.events += 1
         cause = ev.root_cause
+        since = self._since  # the run's last (re)start, before a rollback here moves it
         if plan.quarantine:
             new = self.quarantine.add(list(plan.quarantine), step, f"{cause}: non-finite {ev.phase} value")
             self.counters.quarantine_events += 1
@@ -186,9 +198,11 @@ class AutoRecovery:
             self.clipper.threshold = self._threshold(engine)
             self.intervene(step, "clip", f"gradient clipping on: global norm <= {self.clipper.threshold:.4g} "
                                          f"({self.cfg.clip_multiplier:g} x the median norm of healthy steps)")
-        if plan.rollback and self.store.latest is not None:
-            state = self.store.latest
+        state = (target or self._target(engine, step)) if plan.rollback else None
+        if state is not None:
             self.store.restore(state, list(engine.optimizers))
+            self.store.drop_after(state)  # newer states lie on the abandoned branch
+            state.future_from = step  # its new future starts here: judged afresh if the run fails again
             self.counters.rollbacks += 1
             self._last_snapshot = step  # the next snapshot comes a full cadence later
             self._since = step
@@ -200,10 +214,13 @@ class AutoRecovery:
                 engine.hide_grads(engine.snapshot.optimizer, _params(engine.snapshot.optimizer))  # GPU: grads of bad params
         if plan.backoff:
             self.counters.backoffs += 1
-            times = self.cfg.backoff ** self.counters.backoffs
+            updates = step - since - 1  # healthy updates at this step size before it diverged
+            fast = updates <= self.cfg.fast_within
+            times = self.cfg.backoff_fast if fast else self.cfg.backoff ** self.counters.backoffs
             self.backoff.lower(times)
+            why = f"; diverged {updates} updates after {'the start' if since < 0 else 'the rollback'}" if fast else ""
             self.intervene(step, "lr_backoff", f"step size x{times:g}: learning rate factor now "
-                                               f"{self.backoff.factor:.4g} (survives the LR scheduler)")
+                                               f"{self.backoff.factor:.4g} (survives the LR scheduler){why}")
         if plan.skip:
             self.counters.skipped_steps += 1
             why = "; ".join(plan.reasons) or "non-finite step"
@@ -212,6 +229,9 @@ class AutoRecovery:
         if workaround and cause in CODE_BUGS and code_fix and self.code_fix is None:
             self.code_fix = code_fix
         self._note(step, "diverging" if ev.diverging else cause)
+
+    def _target(self, engine: Any, step: int | None = None) -> GoodState | None:
+        return pick(self.store.states, engine.trace.records(), engine.step if step is None else step)
 
     def _threshold(self, engine: Any) -> float | None:
         """From the healthy steps (before the norms started climbing, when they did)."""
@@ -257,7 +277,7 @@ class AutoRecovery:
             "rollbacks": self.counters.rollbacks,
             "snapshots": {"taken": self.counters.snapshots, "kept": len(store.states),
                           "bytes": store.nbytes, "seconds": round(store.seconds, 4),
-                          "every": self.cfg.snapshot_every},
+                          "every": self._every, "auto": self.cfg.snapshot_every is None},
             "code_fix": self.code_fix,
         }
 

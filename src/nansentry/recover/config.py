@@ -16,14 +16,22 @@ class RecoveryConfig:
 
     Args:
         snapshot_every: steps between good-state snapshots (CPU copies of parameters,
-            buffers, optimizer, LR scheduler and GradScaler state). Step 0 is always kept.
-        snapshot_keep: how many snapshots to keep (the newest are kept).
+            buffers, optimizer, LR scheduler and GradScaler state); None: as often as
+            `snapshot_overhead` allows, from the measured cost of a snapshot and of a step.
+        snapshot_overhead: the share of training time snapshots may take when
+            `snapshot_every` is None.
+        snapshot_keep: how many snapshots to keep: the first, and the rest spread
+            about 1, 2, 4, ... cadences back (`retention.retained`).
         snapshot_max_mb: memory bound for all snapshots together; None: no bound.
         max_rollbacks: rollbacks allowed in the whole run.
         backoff: the LR factor is multiplied by `backoff ** k` at the k-th rollback
             (0.5, 0.125, 0.0156...): gentle first, fast when the run keeps diverging.
+        backoff_fast, fast_within: a run that diverges within `fast_within` updates of
+            its start or of the last rollback was never stable at that step size: the
+            factor is multiplied by `backoff_fast` (the usual hand fix, lr / 10) instead.
         clip_multiplier: the clip threshold is this times the median gradient norm of
-            the run's healthy steps.
+            the run's healthy steps (1: clip the larger half of the healthy norms, as
+            percentile-based adaptive clipping does).
         max_quarantined: samples that may be quarantined before the ladder stops
             (also at most `max_quarantined_fraction` of the dataset).
         escalate_after: skips in a row (code bugs, unknown causes) before the ladder
@@ -33,12 +41,15 @@ class RecoveryConfig:
             events reuse the last diagnosis (a NaN storm costs no more than this).
     """
 
-    snapshot_every: int = 50
-    snapshot_keep: int = 2
+    snapshot_every: int | None = None
+    snapshot_overhead: float = 0.02
+    snapshot_keep: int = 5
     snapshot_max_mb: float | None = None
     max_rollbacks: int = 8
     backoff: float = 0.5
-    clip_multiplier: float = 2.0
+    backoff_fast: float = 0.1
+    fast_within: int = 10
+    clip_multiplier: float = 1.0
     max_quarantined: int = 1000
     max_quarantined_fraction: float = 0.1
     escalate_after: int = 3
@@ -46,9 +57,12 @@ class RecoveryConfig:
     max_investigations: int = 20
 
     def __post_init__(self) -> None:
-        if self.snapshot_every < 1:
+        if self.snapshot_every is not None and self.snapshot_every < 1:
             raise ValueError(f"snapshot_every={self.snapshot_every}: use 1 or more steps")
+        if not 0.0 < self.snapshot_overhead < 1.0:
+            raise ValueError(f"snapshot_overhead={self.snapshot_overhead}: a share of training time, e.g. 0.02")
         if self.snapshot_keep < 1:
             raise ValueError(f"snapshot_keep={self.snapshot_keep}: keep at least one snapshot")
-        if not 0.0 < self.backoff < 1.0:
-            raise ValueError(f"backoff={self.backoff}: choose a factor between 0 and 1, e.g. 0.5")
+        if not (0.0 < self.backoff < 1.0 and 0.0 < self.backoff_fast < 1.0):
+            raise ValueError(f"backoff={self.backoff}, backoff_fast={self.backoff_fast}: "
+                             "choose factors between 0 and 1, e.g. 0.5 and 0.1")

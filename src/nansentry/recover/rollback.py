@@ -4,9 +4,9 @@ A snapshot holds the parameters and floating buffers of the watched models, ever
 optimizer's state_dict, every LR scheduler's and GradScaler's state_dict, all as CPU
 tensors, so a rollback restores them consistently (bit for bit). Cost: one
 device-to-host copy of parameters + optimizer state (Adam: ~3x the parameter bytes)
-every `snapshot_every` steps, and that many bytes of host memory per kept snapshot.
-Snapshots are taken *before* an update whose loss and gradients were finite and whose
-loss is not a spike, so a kept state is one the run was healthy at.
+at the cadence of `retention.Cadence`, and that many bytes of host memory per kept
+snapshot. Snapshots are taken *before* an update whose loss and gradients were finite
+and not spikes; which are kept follows `retention.retained`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import torch
+
+from nansentry.recover.retention import retained
 
 
 def to_cpu(obj: Any) -> Any:
@@ -66,7 +68,14 @@ class GoodState:
     schedulers: list[dict[str, Any]] = field(repr=False)
     scalers: list[dict[str, Any]] = field(repr=False)
     nbytes: int = 0
+    n: int = 0  # snapshot number in the run (retention classes)
     ref_loss: float | None = None  # typical loss when the state was taken (divergence watch)
+    ref_norm: float | None = None  # typical gradient norm then
+    future_from: int = -1  # engine step after which the run went on from this state
+
+    def __post_init__(self) -> None:
+        if self.future_from < 0:
+            self.future_from = self.step
 
 
 class Registry:
@@ -140,15 +149,17 @@ class Registry:
 
 
 class StateStore:
-    """The last `keep` good states, within `max_bytes` of host memory."""
+    """`keep` good states spread over the recent past (`retention.retained`), within `max_bytes`."""
 
-    def __init__(self, keep: int = 2, max_bytes: int | None = None) -> None:
+    def __init__(self, keep: int = 5, max_bytes: int | None = None) -> None:
         self.keep = keep
+        self.taken = 0
         self.max_bytes = max_bytes
         self.states: list[GoodState] = []
         self.registry = Registry()
         self.too_big = False  # one snapshot alone exceeds the bound: rollback unavailable
         self.seconds = 0.0  # time spent taking snapshots, for the report
+        self.last_seconds = 0.0
 
     @property
     def latest(self) -> GoodState | None:
@@ -163,8 +174,8 @@ class StateStore:
         """Copy the current state to the CPU; None if it does not fit the memory bound."""
         import time
 
+        self.registry.scan()  # once, before the clock: its cost is not a snapshot's
         t0 = time.perf_counter()
-        self.registry.scan()
         targets = _targets(modules, optimizers)
         with torch.no_grad():
             tensors = [t.detach().to("cpu", copy=True) for t in targets]  # sync: device-to-host copy
@@ -176,14 +187,22 @@ class StateStore:
                      for s in self.registry.scalers_of(optimizers)],
         )
         state.nbytes = sum(t.numel() * t.element_size() for t in tensors) + _nbytes(state.optimizers)
-        self.seconds += time.perf_counter() - t0
+        self.last_seconds = time.perf_counter() - t0
+        self.seconds += self.last_seconds
         if self.max_bytes is not None and state.nbytes > self.max_bytes:
             self.too_big = True
             return None
+        state.n, self.taken = self.taken, self.taken + 1
         self.states.append(state)
-        while len(self.states) > self.keep or (self.max_bytes is not None and self.nbytes > self.max_bytes):
-            self.states.pop(0)
+        kept = set(retained([s.n for s in self.states], self.keep))
+        self.states = [s for s in self.states if s.n in kept]
+        while self.max_bytes is not None and self.nbytes > self.max_bytes:
+            self.states.pop(0)  # the oldest first; the newest alone fits
         return state
+
+    def drop_after(self, state: GoodState) -> None:
+        """Forget the states newer than `state` (taken on a branch a rollback abandoned)."""
+        self.states = [s for s in self.states if s.step <= state.step]
 
     def restore(self, state: GoodState, optimizers: list[torch.optim.Optimizer]) -> None:
         """Put parameters, buffers, optimizer, scheduler and scaler state back as they were."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import replace
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -38,6 +39,12 @@ class Trace:
 
     def records(self) -> list[StepRecord]:
         return list(self._ring)
+
+    def tail(self, n: int) -> list[StepRecord]:
+        """The last n records, oldest first (without copying the whole ring)."""
+        out = list(islice(reversed(self._ring), n))
+        out.reverse()
+        return out
 
     def last(self) -> StepRecord | None:
         return self._ring[-1] if self._ring else None

@@ -41,7 +41,8 @@ class Guard:
         quarantine: a quarantine list (JSON) from an earlier run: those dataset indices
             are excluded from every batch, in any recover mode.
         snapshot_every, snapshot_keep, snapshot_max_mb: good states kept for rollback
-            under recover="auto" (CPU copies; cost in docs/recovery.md).
+            under recover="auto" (CPU copies; None: as often as 2% of training time
+            allows; cost in docs/recovery.md).
 
     The guard's own recovery state (quarantine, clip threshold, LR factor, counters)
     goes into the user's checkpoint with `state_dict()` / `load_state_dict()`.
@@ -58,8 +59,8 @@ class Guard:
         strict: bool = False,
         max_skips_in_row: int = 20,
         quarantine: str | Path | None = None,
-        snapshot_every: int = 50,
-        snapshot_keep: int = 2,
+        snapshot_every: int | None = None,
+        snapshot_keep: int = 5,
         snapshot_max_mb: float | None = None,
     ) -> None:
         if isinstance(optimizer, torch.optim.Optimizer):

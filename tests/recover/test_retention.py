@@ -1,0 +1,48 @@
+"""When good states are taken, which are kept, and which one a rollback picks (no torch)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace as NS
+
+from nansentry.recover.retention import CONFIRM, Cadence, pick, retained
+
+
+def test_retained_reaches_back_in_powers_of_two():
+    for last in range(1, 300):
+        kept = retained(list(range(last + 1)), keep=5)
+        assert kept[0] == 0 and kept[-1] == last and len(kept) <= 5
+        ages = [last - n for n in kept[1:]]
+        assert min(ages) == 0 and (last < 8 or max(ages) >= 4)  # never only the last few
+        assert all(a < 16 for a in ages)  # ... and never far back but the first
+    assert retained([3, 7], keep=1) == [7]
+
+
+def test_cadence_follows_the_measured_cost():
+    c = Cadence(None, overhead=0.02)
+    assert c.every([0.01]) == 1  # nothing measured yet: snapshot the first good step
+    c.observe(0.0001)
+    assert c.every([0.01, 0.01]) == 1  # 0.1 ms per snapshot, 10 ms per step: every step
+    c.observe(0.02)
+    c.observe(0.02)
+    assert c.every([0.01]) == 100  # 20 ms per snapshot: every 100 steps for 2%
+    assert Cadence(7, overhead=0.02).every([1.0]) == 7
+
+
+def _rec(step, loss=1.0, norm=1.0, bad=False):
+    return NS(step=step, loss=loss, grad_norm=norm, nonfinite=bad)
+
+
+def _state(step):
+    return NS(step=step, future_from=step, ref_loss=1.0, ref_norm=1.0)
+
+
+def test_pick_passes_over_states_taken_as_the_run_went_bad():
+    states = [_state(0), _state(4), _state(8), _state(10)]
+    recs = [_rec(s) for s in range(10)] + [_rec(10, norm=50.0), _rec(11), _rec(12, loss=float("inf"), bad=True)]
+    # state 10: its future holds a norm spike; state 8: too few healthy steps before the spike
+    assert pick(states, recs, event_step=12).step == 4
+    assert pick(states, recs[:9], event_step=9).step == 4  # state 8 not yet trusted
+    states[1].future_from = 9  # rolled back to state 4 at step 9: its new future is judged afresh
+    assert pick(states[:2], recs, event_step=12).step == 0
+    assert pick([_state(5)], recs, event_step=6).step == 5  # nothing trusted: the oldest there is
+    assert CONFIRM == 3
