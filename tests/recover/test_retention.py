@@ -46,3 +46,13 @@ def test_pick_passes_over_states_taken_as_the_run_went_bad():
     assert pick(states[:2], recs, event_step=12).step == 0
     assert pick([_state(5)], recs, event_step=6).step == 5  # nothing trusted: the oldest there is
     assert CONFIRM == 3
+
+
+def test_pick_returns_to_where_the_loss_was_much_lower():
+    """Training made the run worse before it blew up: go back to where the loss was low."""
+    old, mid, new = _state(0), _state(10), _state(20)
+    old.ref_loss, mid.ref_loss, new.ref_loss = 0.3, 0.9, 1.0
+    recs = [_rec(s, loss=1.0) for s in range(30)]
+    assert pick([old, mid, new], recs, event_step=30) is old
+    old.ref_loss = 0.6  # not clearly better: keep the progress of the newest
+    assert pick([old, mid, new], recs, event_step=30) is new

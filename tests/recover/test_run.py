@@ -201,31 +201,38 @@ def test_exploding_gradients_turn_clipping_on(tmp_path, monkeypatch):
     monkeypatch.setattr(outcome, "diagnose", real)
 
 
-def test_divergence_is_caught_while_the_loss_is_still_finite(tmp_path, capsys):
-    """Full-batch least squares just past the stability limit (lr x curvature ~2.6): the loss
-    grows ~2.5x a step. `auto` rolls back when the loss and gradient norm have climbed 50x
-    while rising, so the run never sees inf and ends converged."""
+def _least_squares(path, lr: float, steps: int, lr_at=lambda s: 1.0):
+    """Full-batch least squares under Guard(recover="auto"); lr_at: the user's LambdaLR factor."""
     torch.manual_seed(0)
     x = torch.randn(256, 4)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]]) + 0.1
     model = nn.Linear(4, 1)
-    opt = torch.optim.SGD(model.parameters(), lr=1.3)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     losses = []
-    with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto"):
-        for _ in range(60):
+    with nansentry.Guard(model, opt, json=path, recover="auto"):
+        for _ in range(steps):
             loss = nn.functional.mse_loss(model(x), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
+            sched.step()
             losses.append(loss.item())
-    rep = json.loads((tmp_path / "r.json").read_text())
+    return json.loads(path.read_text()), losses
+
+
+def test_divergence_is_caught_while_the_loss_is_still_finite(tmp_path, capsys):
+    """Just past the stability limit (lr x curvature ~2.6): the loss grows ~2.5x a step.
+    `auto` rolls back when the loss and gradient norm have climbed 50x while rising, so the
+    run never sees inf and ends converged."""
+    rep, losses = _least_squares(tmp_path / "r.json", lr=1.3, steps=60)
     assert rep["status"] == "healthy" and all(torch.isfinite(torch.tensor(losses)))
     acts = [(i["action"], i["detail"]) for i in rep["interventions"]]
     assert acts[0][0] == "skip" and "over 50x its median" in acts[0][1] and "weights diverged" in acts[0][1] and rep["interventions"][0]["step"] <= 6, acts
-    assert [a for a, _ in acts[:3]] == ["skip", "rollback", "lr_backoff"]
+    assert [a for a, _ in acts[:4]] == ["skip", "clip", "rollback", "lr_backoff"]
     assert max(losses) < 1e5 and sum(losses[-10:]) / 10 < 0.05
     assert rep["recovery"]["lr_factor"] == pytest.approx(0.1)  # diverged within 10 updates: lr / 10 at once
-    assert "diverged" in acts[2][1] and "1 rollback," in capsys.readouterr().err
+    assert "diverged" in acts[3][1] and "1 rollback," in capsys.readouterr().err
 
 
 def test_rollback_lands_just_before_the_climb(tmp_path):
@@ -234,22 +241,7 @@ def test_rollback_lands_just_before_the_climb(tmp_path):
     would cost the 40 good steps) and halves the step size (the run was stable for long)."""
     import re
 
-    torch.manual_seed(0)
-    x = torch.randn(256, 4)
-    y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]]) + 0.1
-    model = nn.Linear(4, 1)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 if s < 40 else 13.0)
-    losses = []
-    with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto"):
-        for _ in range(80):
-            loss = nn.functional.mse_loss(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-    rep = json.loads((tmp_path / "r.json").read_text())
+    rep, losses = _least_squares(tmp_path / "r.json", lr=0.1, steps=80, lr_at=lambda s: 1.0 if s < 40 else 13.0)
     acts = {i["action"]: i for i in rep["interventions"]}
     back_to = int(re.search(r"start of step (\d+)", acts["rollback"]["detail"]).group(1))
     assert 30 <= back_to < acts["rollback"]["step"] - 3, acts  # a state whose next 3 steps were healthy

@@ -113,7 +113,9 @@ class AutoRecovery:
                       has_good_state=True, rollbacks=self.counters.rollbacks)
         self.intervene(engine.step, "skip", why)
         self.counters.skipped_steps += 1
-        self.act(engine, engine.step, Plan(rollback=True, backoff=True), ev, None, target=good)
+        # a finite climb alone cannot tell a too-large step from exploding gradients: cure both
+        clip = self.clipper.threshold is None and self._threshold(engine) is not None
+        self.act(engine, engine.step, Plan(rollback=True, backoff=True, clip=clip), ev, None, target=good)
         self._flush_notes(engine)
         return True
 

@@ -10,7 +10,9 @@
 - **Target** (`pick`): the newest state whose future was healthy: the `CONFIRM` steps
   after it (after the last rollback to it, if any) were finite, with loss and gradient
   norm within `SPIKE` x the state's own typical values. A state taken during the first
-  steps of a blow-up, or one the run already failed from again, is passed over.
+  steps of a blow-up, or one the run already failed from again, is passed over. When the
+  run got worse before it failed (an older healthy state's typical loss is under `BETTER`
+  x the newest's), the lowest-loss state is the target instead.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Sequence
 
 CONFIRM = 3  # healthy steps after a state before it is trusted as a rollback target
 SPIKE = 4.0  # a loss or gradient norm above SPIKE x the state's typical value is not healthy
+BETTER = 0.5  # an older state is preferred when its typical loss was under half the newest's
 MAX_EVERY = 1000  # the cadence never gets sparser than this
 
 
@@ -92,8 +95,15 @@ def healthy_after(state: Any, records: Sequence[Any], event_step: int) -> bool:
 
 
 def pick(states: Sequence[Any], records: Sequence[Any], event_step: int) -> Any | None:
-    """The newest state with a healthy future; else the oldest (the best there is)."""
-    for state in reversed(states):
-        if healthy_after(state, records, event_step):
-            return state
-    return states[0] if states else None
+    """The newest state with a healthy future, or an older healthy one whose typical loss was
+    under BETTER x its (the run got worse before it failed); else the oldest there is."""
+    healthy = [s for s in states if healthy_after(s, records, event_step)]
+    if not healthy:
+        return states[0] if states else None
+    newest, lowest = healthy[-1], min(healthy, key=_loss)
+    return lowest if _loss(lowest) < BETTER * _loss(newest) else newest
+
+
+def _loss(state: Any) -> float:
+    v = state.ref_loss
+    return abs(v) if v is not None and math.isfinite(v) else math.inf
