@@ -39,7 +39,7 @@ def run(cmd: list[str], timeout: int = 900) -> tuple[int, str, float]:
 def scripts() -> list[tuple[Path, str]]:
     """(path, set): the zoo's recoverable scenarios ("zoo"/"heldout"), the zoo's other scripts
     with a `--clean` variant ("outside": not a target, shown for survival), this folder's own
-    ("recover") and the held-out recovery scripts ("recover-heldout")."""
+    ("recover") and the held-out recovery scripts ("recover-heldout", "recover-heldout2", ...)."""
     out = []
     for s in _zoo.load_all():
         if s.meta.get("recoverable"):
@@ -47,7 +47,8 @@ def scripts() -> list[tuple[Path, str]]:
         elif "--clean" in s.path.read_text(encoding="utf-8"):
             out.append((s.path, "outside"))
     out += [(p, "recover") for p in sorted((HERE / "scripts").glob("[a-z]*.py"))]
-    out += [(p, "recover-heldout") for p in sorted((HERE / "heldout").glob("[a-z]*.py"))]
+    for folder in sorted(HERE.glob("heldout*")):  # heldout, heldout2, ...: each a batch written blind
+        out += [(p, f"recover-{folder.name}") for p in sorted(folder.glob("[a-z]*.py"))]
     return out
 
 
@@ -73,7 +74,7 @@ def row(path: Path, kind: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", nargs="*")
-    ap.add_argument("--set", nargs="*", help="only these sets (zoo, heldout, outside, recover, recover-heldout)")
+    ap.add_argument("--set", nargs="*", help="only these sets (zoo, heldout, outside, recover, recover-heldout, recover-heldout2, ...)")
     ap.add_argument("--jsonl", help="also append each row as JSON to this file")
     args = ap.parse_args()
     print("| script | set | diagnosis | exit | final loss clean | final loss auto | ratio | actions |")

@@ -23,6 +23,10 @@ from nansentry.forensics.tracer import Tracer
 from nansentry.watch.snapshot import BatchRef, StepSnapshot
 
 MAX_REPLAYS = 64  # bound on subset replays (bisection needs ~2 log2(B) per bad sample)
+# Replays the search always gets, whatever the clock says: enough to bisect a batch of 256
+# down to one sample and confirm it. On a machine busy with other work every replay is
+# slower, and a time budget alone would cut the search short there (no samples found).
+MIN_REPLAYS = 24
 BUDGET = 3.0  # the search may take this many times the step's own replay...
 BUDGET_FLOOR_S = 1.0  # ...or this long, for tiny models whose replays are all fixed cost
 MAX_SAMPLES = 8  # more failing samples than this: a property of the model, not of samples
@@ -82,7 +86,7 @@ class _Search:
 
     def failed_fraction(self, positions: list[int] | None) -> float:
         """Share of the producer's output that is non-finite (0.0: no failure at that op)."""
-        if self.replays >= MAX_REPLAYS or time.perf_counter() > self.deadline:
+        if self.replays >= MAX_REPLAYS or (self.replays >= MIN_REPLAYS and time.perf_counter() > self.deadline):
             raise TimeoutError
         self.replays += 1
         tracer = Tracer()
@@ -142,7 +146,8 @@ def locate_samples(engine: Any, snap: StepSnapshot, op: str, phase: str,
                    budget_s: float = 60.0) -> tuple[list[int], list[int], str | None]:
     """(dataset indices, batch positions, note) of the samples that alone reproduce the failure.
 
-    `budget_s` bounds the search's time (the caller passes a multiple of one replay).
+    `budget_s` bounds the search's time (the caller passes a multiple of one replay) once it
+    has had MIN_REPLAYS replays.
     """
     size = batch_size(snap)
     if size is None or size < 2:
