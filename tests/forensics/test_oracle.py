@@ -163,6 +163,37 @@ def test_degenerate_sample_found_by_replay(tmp_path: Path) -> None:
     assert r["bad_samples"] == [29]
 
 
+def test_degenerate_sample_in_the_second_micro_batch_of_an_accumulated_step(tmp_path: Path) -> None:
+    """Gradient accumulation: one optimizer step sees two DataLoader batches of the same size.
+    The sample's dataset index comes from the micro-batch it failed in, not the first one."""
+    ds = o.Rows(48)
+    ds.x[29] = 0.0
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(x / x.abs().sum(-1, keepdim=True))
+
+    dl = DataLoader(ds, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(3))
+    order = [int(i) for b in DataLoader(list(range(48)), batch_size=8, shuffle=True,
+                                          generator=torch.Generator().manual_seed(3)) for i in b]
+    assert (order.index(29) // 8) % 2 == 1  # the oracle: 29 sits in a second micro-batch
+
+    def run(m: nn.Module, opt: torch.optim.Optimizer) -> None:
+        for i, (x, y) in enumerate(dl):
+            (nn.functional.cross_entropy(m(x), y) / 2).backward()
+            if i % 2 == 1:
+                opt.step()
+                opt.zero_grad()
+
+    r = guarded(tmp_path, Net(), run)
+    assert r["first_nonfinite"]["op"] == "div" and r["first_nonfinite"]["step"] == order.index(29) // 16
+    assert r["bad_samples"] == [29]
+
+
 LOADERS = [
     ("shuffle-w0", dict(shuffle=True, num_workers=0)),
     ("shuffle-w2", dict(shuffle=True, num_workers=2)),

@@ -136,6 +136,7 @@ def replay_step(engine: Any, snap: StepSnapshot, tracer: Tracer, subset: Subset 
     results: dict[int, list[torch.Tensor]] = {}
     with quarantine(engine, modules), stack:
         for ci, call in enumerate(snap.root_calls):
+            tracer.call_index = ci  # its loss ops and backward below count as this call's too
             _replay_call(call, ci, subset, segments, tracer, outputs, results)
             rep.phases.append("forward")
             if tracer.first is not None:

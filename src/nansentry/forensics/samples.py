@@ -57,12 +57,14 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(torch.equal(a.detach().cpu(), b.detach().cpu()))
 
 
-def source_batch(snap: StepSnapshot, size: int) -> BatchRef | None:
-    """The DataLoader batch the root calls were fed (match by values, then by size)."""
+def source_batch(snap: StepSnapshot, size: int, call: int | None = None) -> BatchRef | None:
+    """The DataLoader batch the root calls were fed (match by values, then by size); with
+    `call`, the batch of that root call (gradient accumulation: one batch per micro-step)."""
     refs = [r for r in snap.batches if r.indices is not None and len(r.indices) == size]
     if not refs:
         return None
-    args = [t for c in snap.root_calls for t in tree_flatten((c.args, c.kwargs))[0] if isinstance(t, torch.Tensor)]
+    calls = snap.root_calls if call is None else snap.root_calls[call:call + 1]
+    args = [t for c in calls for t in tree_flatten((c.args, c.kwargs))[0] if isinstance(t, torch.Tensor)]
     matched = [r for r in refs if any(_same(b, a) for b in tree_flatten(r.batch)[0]
                                       if isinstance(b, torch.Tensor) for a in args)]
     if len(matched) == 1:
@@ -78,6 +80,7 @@ class _Search:
     def __init__(self, engine: Any, snap: StepSnapshot, size: int, op: str, phase: str, budget_s: float) -> None:
         self.engine, self.snap, self.size, self.op, self.phase = engine, snap, size, op, phase
         self.replays = 0
+        self.last_call: int | None = None  # the root call the last failing replay failed in
         self.deadline = time.perf_counter() + budget_s
 
     def fails(self, positions: list[int] | None) -> bool:
@@ -98,6 +101,7 @@ class _Search:
         f = tracer.first
         if f is None or f.phase != self.phase or f.op != self.op or f.output is None:
             return 0.0
+        self.last_call = tracer.first_call
         return max(f.output.n_nonfinite / max(f.output.numel, 1), 1e-12)
 
     def bisect(self, positions: list[int]) -> list[int]:
@@ -175,17 +179,23 @@ def locate_samples(engine: Any, snap: StepSnapshot, op: str, phase: str,
         pass
     # sample-specific only if each sample still fails with fresh weights (see above)
     robust = len(bad) <= MAX_SAMPLES
+    call_of: dict[int, int | None] = {}  # position -> the root call (micro-batch) it fails in
     try:
         for seed in range(REINITS):
             with _fresh_parameters(modules, seed):
-                robust = robust and all(search.fails([i]) for i in bad)
+                for i in bad:
+                    robust = robust and search.fails([i])
+                    call_of.setdefault(i, search.last_call)
                 # with fresh weights the others must stay (mostly) finite: else any sample can fail
                 robust = robust and not (seed == 0 and rest and search.failed_fraction(rest) > REST_SHARE)
     except TimeoutError:
         return [], [], "sample search stopped at its time budget: not attributed to samples"
     if not robust:
         return [], [], state_note
-    ref = source_batch(snap, size)
-    if ref is None or ref.indices is None:
-        return [], bad, "no DataLoader indices for this batch: positions in the batch only"
-    return sorted(int(ref.indices[i]) for i in bad), bad, None
+    indices = []
+    for i in bad:
+        ref = source_batch(snap, size, call_of.get(i))
+        if ref is None or ref.indices is None:
+            return [], bad, "no DataLoader indices for this batch: positions in the batch only"
+        indices.append(int(ref.indices[i]))
+    return sorted(indices), bad, None

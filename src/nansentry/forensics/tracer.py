@@ -146,6 +146,8 @@ class Tracer(TorchDispatchMode):
         self.call_site: tuple[str, int] | None = None  # where the root module was called
         self.first: OpEvidence | None = None
         self.first_func: Any = None
+        self.call_index: int | None = None  # the root call being replayed (set by the replay)
+        self.first_call: int | None = None  # the root call during which `first` was produced
         self.limit = limit  # dtype whose range `n_beyond` counts against (fp16 under autocast)
         self.autocast = False
         self.n_ops = 0
@@ -224,6 +226,7 @@ class Tracer(TorchDispatchMode):
             inputs, produced = pairs
         limit = self.limit
         self.first_func = func
+        self.first_call = self.call_index
         self.first = OpEvidence(
             op=site.op or name if node is not None else name,
             phase=phase,
