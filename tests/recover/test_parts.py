@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 
 import pytest
@@ -74,6 +75,16 @@ def test_clipper_matches_clip_grad_norm():
     torch.nn.utils.clip_grad_norm_(ps, 1.0)
     assert all(torch.allclose(x, p.grad, rtol=1e-6, atol=0) for x, p in zip(a, ps))
     assert c.clip_(a, 0.5) is None  # below the threshold: untouched
+
+
+def test_clipper_clips_gradients_whose_float32_norm_overflows():
+    """Every element finite, the float32 norm inf (unscaled data): still clipped, to the threshold."""
+    g = [torch.full((4,), 3e38), torch.ones(3)]
+    assert math.isinf(float(torch.linalg.vector_norm(g[0])))
+    c = Clipper()
+    c.threshold = 2.0
+    assert c.clip_(g, float("inf")) is not None
+    assert float(torch.linalg.vector_norm(torch.cat(g))) == pytest.approx(2.0, rel=1e-5)
 
 
 def test_backoff_applies_during_the_update_only():

@@ -25,12 +25,9 @@ from nansentry.recover.ladder import CODE_BUGS, Evidence, Plan
 from nansentry.recover.quarantine import Quarantine
 from nansentry.recover.retention import Cadence, pick
 from nansentry.recover.rollback import GoodState, StateStore
+from nansentry.recover.signals import DIVERGED, RECENT, alive, cliff, diverging, exploding, is_good
 from nansentry.recover.state import Counters, RecoveryState
 
-SPIKE = 4.0  # a loss above SPIKE x the recent median is not a good state to return to
-RECENT = 16  # steps of history behind that median
-EXPLODED = 100.0  # gradient norm this far above its early median: exploding gradients
-DIVERGED = 10.0  # a loss above DIVERGED x the good state's typical loss: the run is diverging
 CLIMB = 50.0  # a loss this far above its median, rising, with the gradient norm up too: diverging while finite
 CLIMB_NORM = CLIMB ** 0.5  # the gradient grows as the square root of a loss quadratic in the error
 
@@ -57,6 +54,7 @@ class AutoRecovery:
         self._every = cfg.snapshot_every or 1  # the cadence last used
         self._since = -1  # step of the last rollback: older records describe a run that is gone
         self._ref_loss: float | None = None  # typical loss at the state last rolled back to
+        self._at_factor = 0  # healthy updates made at the current LR factor (across rollbacks)
 
     # ---- around healthy updates (engine hook points) ---------------------------
     def before_update(self, engine: Any, opt: torch.optim.Optimizer, grads: list[torch.Tensor],
@@ -78,6 +76,8 @@ class AutoRecovery:
 
     def after_update(self, engine: Any, opt: torch.optim.Optimizer, skipped: bool) -> None:
         self.backoff.restore(opt)
+        if opt is engine.lead and not skipped:
+            self._at_factor += 1
         self._flush_notes(engine)
 
     def _due(self, engine: Any, record: Any) -> bool:
@@ -89,7 +89,7 @@ class AutoRecovery:
             self._every = self.cadence.every([r.wall_time for r in recent])
             if engine.step - self._last_snapshot < self._every:
                 return False
-        return _is_good(record, recent)
+        return is_good(record, recent)
 
     def _caught_diverging(self, engine: Any, opt: torch.optim.Optimizer, record: Any) -> bool:
         """A finite loss that is already diverging: roll back now rather than wait for inf.
@@ -134,7 +134,7 @@ class AutoRecovery:
             if loss > DIVERGED * ref:
                 return f"loss {loss:.4g} is over {DIVERGED:g}x the good state's typical {ref:.4g}"
             return None
-        past = _alive(engine.trace.tail(RECENT + 1)[:-1], self._since)
+        past = alive(engine.trace.tail(RECENT + 1)[:-1], self._since)
         if len(past) < 5 or norm is None or not math.isfinite(norm):
             return None
         losses = [r.loss for r in past]
@@ -150,9 +150,9 @@ class AutoRecovery:
         state = self.store.save(engine.step, list(self.roots), list(engine.optimizers), scalers=True)
         if state is not None:
             self.cadence.observe(self.store.last_seconds)
-            alive = _alive(engine.trace.tail(RECENT), self._since)
-            state.ref_loss = statistics.median([r.loss for r in alive]) if alive else record.loss
-            norms = [r.grad_norm for r in alive if r.grad_norm is not None and math.isfinite(r.grad_norm)]
+            recent = alive(engine.trace.tail(RECENT), self._since)
+            state.ref_loss = statistics.median([r.loss for r in recent]) if recent else record.loss
+            norms = [r.grad_norm for r in recent if r.grad_norm is not None and math.isfinite(r.grad_norm)]
             state.ref_norm = statistics.median(norms) if norms else record.grad_norm
         if state is None and not self._warned_memory:
             self._warned_memory = True
@@ -170,15 +170,17 @@ class AutoRecovery:
         if total:
             room = min(room, int(self.cfg.max_quarantined_fraction * total))
         fresh = tuple(i for i in bad_samples if i not in self.quarantine)
-        alive = _alive(engine.trace.records(), self._since)
+        healthy = alive(engine.trace.records(), self._since)
         if root_cause == "fp16_overflow" and not _has_fp16(engine):
             root_cause = "unknown"  # no float16 in this run: the rule's guess does not apply
-        if root_cause not in ("dirty_data",) and _exploding(alive) and not _diverging(alive):
-            root_cause = "exploding_gradients"  # the trace shows it: norms climbed, the loss did not
+        if root_cause not in ("dirty_data",) and exploding(healthy) and (not diverging(healthy) or cliff(healthy)):
+            # the trace shows it: norms climbed while the loss did not, or both jumped in one
+            # step from a healthy one (a cliff in the loss surface, not a run diverging step by step)
+            root_cause = "exploding_gradients"
         return Evidence(
             step=step, phase=phase, root_cause=root_cause, bad_samples=fresh, applied=applied,
             skippable=skippable, in_row=in_row, has_good_state=self.store.latest is not None,
-            diverging=_diverging(alive),
+            diverging=diverging(healthy),
             clip_ready=self._threshold(engine) is not None, clipping=self.clipper.threshold is not None,
             quarantined=len(self.quarantine), quarantine_room=max(0, room - len(self.quarantine)),
             rollbacks=self.counters.rollbacks,
@@ -190,7 +192,6 @@ class AutoRecovery:
         (default: the newest good state with a healthy future, `retention.pick`)."""
         self.counters.events += 1
         cause = ev.root_cause
-        since = self._since  # the run's last (re)start, before a rollback here moves it
         if plan.quarantine:
             new = self.quarantine.add(list(plan.quarantine), step, f"{cause}: non-finite {ev.phase} value")
             self.counters.quarantine_events += 1
@@ -216,11 +217,14 @@ class AutoRecovery:
                 engine.hide_grads(engine.snapshot.optimizer, _params(engine.snapshot.optimizer))  # GPU: grads of bad params
         if plan.backoff:
             self.counters.backoffs += 1
-            updates = step - since - 1  # healthy updates at this step size before it diverged
+            # healthy updates at this step size before it diverged (a rollback without a
+            # backoff keeps the count: the run was stable at this step size up to the cliff)
+            updates, self._at_factor = self._at_factor, 0
             fast = updates <= self.cfg.fast_within
             times = self.cfg.backoff_fast if fast else self.cfg.backoff ** self.counters.backoffs
             self.backoff.lower(times)
-            why = f"; diverged {updates} updates after {'the start' if since < 0 else 'the rollback'}" if fast else ""
+            at = "the start" if self.counters.backoffs == 1 else "the last backoff"
+            why = f"; diverged {updates} updates after {at}" if fast else ""
             self.intervene(step, "lr_backoff", f"step size x{times:g}: learning rate factor now "
                                                f"{self.backoff.factor:.4g} (survives the LR scheduler){why}")
         if plan.skip:
@@ -239,7 +243,7 @@ class AutoRecovery:
         """From the healthy steps (before the norms started climbing, when they did)."""
         recs = [r for r in engine.trace.records() if not r.skipped and not r.nonfinite]
         norms = [r.grad_norm for r in recs]
-        if _exploding(recs):  # the norms before the climb
+        if exploding(recs):  # the norms before the climb
             norms = norms[: max(3, len(norms) // 4)]
         return threshold_from(norms, self.cfg.clip_multiplier)
 
@@ -282,45 +286,6 @@ class AutoRecovery:
                           "every": self._every, "auto": self.cfg.snapshot_every is None},
             "code_fix": self.code_fix,
         }
-
-
-def _is_good(record: Any, history: list[Any]) -> bool:
-    """A healthy step, and neither its loss nor its gradient norm a spike."""
-    for key in ("loss", "grad_norm"):
-        v = getattr(record, key)
-        if v is None:
-            continue
-        if not math.isfinite(v):
-            return False
-        past = [getattr(r, key) for r in history if not r.nonfinite and getattr(r, key) is not None]
-        past = [p for p in past if math.isfinite(p)]
-        if len(past) >= 3 and abs(v) > SPIKE * abs(statistics.median(past)) + 1e-12:
-            return False
-    return True
-
-
-def _alive(records: list[Any], since: int) -> list[Any]:
-    """Healthy records with a finite loss after step `since`."""
-    return [r for r in records if r.step > since and not r.skipped and not r.nonfinite
-            and r.loss is not None and math.isfinite(r.loss)]
-
-
-def _diverging(records: list[Any]) -> bool:
-    """The last losses are DIVERGED x above the run's earlier median (climbing to the blow-up)."""
-    losses = [r.loss for r in records]
-    if len(losses) < 4:
-        return False
-    past, recent = losses[:-3], losses[-3:]
-    return max(recent) > DIVERGED * abs(statistics.median(past)) + 1e-12
-
-
-def _exploding(records: list[Any]) -> bool:
-    """The gradient norm of the last steps is 100x above the early median (needs 4+ steps)."""
-    norms = [r.grad_norm for r in records if r.grad_norm is not None and math.isfinite(r.grad_norm)]
-    if len(norms) < 4:
-        return False
-    early = statistics.median(norms[: max(2, len(norms) // 2)])
-    return max(norms[-2:]) > EXPLODED * early
 
 
 def _has_fp16(engine: Any) -> bool:

@@ -3,7 +3,8 @@
 The threshold is `multiplier x` the median gradient norm of the run's healthy steps
 (the median ignores the few exploding steps at the end). Clipping reuses the global
 norm the engine already read back for the step, so it adds no host sync: one
-`_foreach_mul_` over the gradients when the norm is above the threshold.
+`_foreach_mul_` over the gradients when the norm is above the threshold. A norm that
+overflowed float32 on finite gradients (inf) is recomputed in float64 and clipped too.
 """
 
 from __future__ import annotations
@@ -40,9 +41,16 @@ class Clipper:
         """
         if self.threshold is None or grad_norm is None or not grads:
             return None
+        if math.isinf(grad_norm):  # a float32 norm overflowed on finite gradients: redo it in float64
+            grad_norm = norm64(grads)  # (one sync, on such steps only)
         if not math.isfinite(grad_norm) or grad_norm <= self.threshold:
             return None
         factor = self.threshold / (grad_norm + 1e-6)
         torch._foreach_mul_(grads, factor)  # no sync: the norm is the step's record
         self.clipped_steps += 1
         return factor
+
+
+def norm64(grads: list[torch.Tensor]) -> float:
+    """The global norm in float64, for gradients whose float32 norm overflows."""
+    return math.sqrt(sum(float(torch.linalg.vector_norm(g, dtype=torch.float64)) ** 2 for g in grads))

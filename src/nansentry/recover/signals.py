@@ -1,0 +1,66 @@
+"""What the step trace says about a run: pure functions of trace records (no torch).
+
+Records carry `step`, `loss`, `grad_norm`, `skipped`, `nonfinite`. The shapes told apart:
+a healthy step (no spike against the recent median), a run diverging (its last losses far
+above its earlier median), exploding gradients (the norm far above its early median), and
+a cliff (loss and norm jumped in one step from a healthy one, rather than climbing step
+by step, as a step size too large makes them).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+SPIKE = 4.0  # a loss above SPIKE x the recent median is not a good state to return to
+RECENT = 16  # steps of history behind that median
+EXPLODED = 100.0  # gradient norm this far above its early median: exploding gradients
+DIVERGED = 10.0  # a loss above DIVERGED x the good state's typical loss: the run is diverging
+
+
+def is_good(record: Any, history: list[Any]) -> bool:
+    """A healthy step, and neither its loss nor its gradient norm a spike."""
+    for key in ("loss", "grad_norm"):
+        v = getattr(record, key)
+        if v is None:
+            continue
+        if not math.isfinite(v):
+            return False
+        past = [getattr(r, key) for r in history if not r.nonfinite and getattr(r, key) is not None]
+        past = [p for p in past if math.isfinite(p)]
+        if len(past) >= 3 and abs(v) > SPIKE * abs(statistics.median(past)) + 1e-12:
+            return False
+    return True
+
+
+def alive(records: list[Any], since: int) -> list[Any]:
+    """Healthy records with a finite loss after step `since`."""
+    return [r for r in records if r.step > since and not r.skipped and not r.nonfinite
+            and r.loss is not None and math.isfinite(r.loss)]
+
+
+def diverging(records: list[Any]) -> bool:
+    """The last losses are DIVERGED x above the run's earlier median (climbing to the blow-up)."""
+    losses = [r.loss for r in records]
+    if len(losses) < 4:
+        return False
+    past, recent = losses[:-3], losses[-3:]
+    return max(recent) > DIVERGED * abs(statistics.median(past)) + 1e-12
+
+
+def cliff(records: list[Any]) -> bool:
+    """The last record jumped from a healthy one: the record before it was no spike against
+    the RECENT ones before that (a run diverging step by step climbs over several records)."""
+    if len(records) < 6:
+        return False
+    return is_good(records[-2], records[-2 - RECENT:-2])
+
+
+def exploding(records: list[Any]) -> bool:
+    """The gradient norm of the last steps is 100x above the early median (needs 4+ steps)."""
+    norms = [r.grad_norm for r in records if r.grad_norm is not None and math.isfinite(r.grad_norm)]
+    if len(norms) < 4:
+        return False
+    early = statistics.median(norms[: max(2, len(norms) // 2)])
+    return max(norms[-2:]) > EXPLODED * early

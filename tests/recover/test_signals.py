@@ -1,0 +1,41 @@
+"""Trace shapes the recovery reads (no torch): a cliff is one jump from healthy steps, a
+step size too large climbs over several."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace as NS
+
+from nansentry.recover.signals import cliff, diverging, exploding, is_good
+
+
+def _recs(losses, norms):
+    return [NS(step=i, loss=l, grad_norm=n, skipped=False, nonfinite=False)
+            for i, (l, n) in enumerate(zip(losses, norms))]
+
+
+NOISY = [1.0, 1.2, 0.9, 1.1, 0.95, 1.05, 1.0, 1.15, 0.9, 1.0, 1.1, 0.95]
+
+
+def test_one_jump_from_healthy_steps_is_a_cliff():
+    recs = _recs(NOISY + [5000.0], [3.0] * len(NOISY) + [3e6])
+    assert cliff(recs) and exploding(recs) and diverging(recs)
+
+
+def test_a_geometric_climb_is_not_a_cliff():
+    """A step size too large: x2.5 a step, after a long descent whose median is far higher."""
+    descent = [10.0 * 0.7 ** k for k in range(30)]
+    climb = [descent[-1] * 2.5 ** k for k in range(1, 8)]
+    recs = _recs(descent + climb, [1.0] * 30 + [2.5 ** (k / 2) for k in range(1, 8)])
+    assert not cliff(recs)
+
+
+def test_too_little_history_is_no_cliff():
+    assert not cliff(_recs([1.0, 1.0, 500.0], [1.0, 1.0, 1e4]))
+
+
+def test_is_good_flags_spikes_in_loss_or_norm():
+    hist = _recs(NOISY, [1.0] * len(NOISY))
+    assert is_good(_recs([1.3], [1.2])[0], hist)
+    assert not is_good(_recs([5.0], [1.0])[0], hist)
+    assert not is_good(_recs([1.0], [5.0])[0], hist)
+    assert not is_good(_recs([float("nan")], [1.0])[0], hist)
