@@ -26,6 +26,22 @@ def test_recoverable_scenario_finishes_close_to_clean(name):
     assert r["actions"], "the run met non-finite values, so the guard must have intervened"
 
 
+# held-out recovery scripts that once missed the target, each for a reason since fixed:
+# a cliff taken for divergence (LRU), sample indices lost under gradient accumulation (tickets)
+REGRESSIONS = {
+    "heldout3/exploding_gradients_lru_long_sequences": {"clip", "rollback"},
+    "heldout2/degenerate_samples_ticket_meanpool": {"quarantine", "skip"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSIONS))
+def test_heldout_regression_finishes_close_to_clean(name):
+    r = row(ROOT / "tests" / "recover" / f"{name}.py", "recover-heldout")
+    assert r["rc_clean"] == 0 and r["rc"] == 0, r
+    assert math.isfinite(r["ratio"]) and r["ratio"] <= 1.5, r
+    assert set(r["actions"]) >= REGRESSIONS[name] and "lr_backoff" not in r["actions"], r
+
+
 HEALTHY = ["healthy_loss_spike_recovers", "healthy_gradscaler_fp16_autocast", "healthy_mlp_eval"]
 
 
