@@ -82,6 +82,17 @@ def mlp(inject: nn.Module) -> nn.Module:
     return Net()
 
 
+class L1Rows(nn.Module):
+    """A linear head over rows divided by their L1 norm: an all-zero row gives 0 / 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x / x.abs().sum(-1, keepdim=True))
+
+
 class Rows(Dataset):
     def __init__(self, n: int = 48, nan_at: tuple[int, ...] = ()) -> None:
         g = torch.Generator().manual_seed(1)

@@ -169,14 +169,6 @@ def test_degenerate_sample_in_the_second_micro_batch_of_an_accumulated_step(tmp_
     ds = o.Rows(48)
     ds.x[29] = 0.0
 
-    class Net(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.head = nn.Linear(4, 2)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.head(x / x.abs().sum(-1, keepdim=True))
-
     dl = DataLoader(ds, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(3))
     order = [int(i) for b in DataLoader(list(range(48)), batch_size=8, shuffle=True,
                                           generator=torch.Generator().manual_seed(3)) for i in b]
@@ -189,7 +181,7 @@ def test_degenerate_sample_in_the_second_micro_batch_of_an_accumulated_step(tmp_
                 opt.step()
                 opt.zero_grad()
 
-    r = guarded(tmp_path, Net(), run)
+    r = guarded(tmp_path, o.L1Rows(), run)
     assert r["first_nonfinite"]["op"] == "div" and r["first_nonfinite"]["step"] == order.index(29) // 16
     assert r["bad_samples"] == [29]
 
@@ -226,19 +218,11 @@ def test_no_dataloader_gives_positions_only(tmp_path: Path) -> None:
     x = torch.randn(8, 4)
     x[5] = 0.0
 
-    class Net(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.head = nn.Linear(4, 2)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.head(x / x.abs().sum(-1, keepdim=True))
-
     def run(m: nn.Module, opt: torch.optim.Optimizer) -> None:
         loss = m(x).pow(2).mean()
         loss.backward()
         opt.step()
 
-    r = guarded(tmp_path, Net(), run)
+    r = guarded(tmp_path, o.L1Rows(), run)
     assert r["first_nonfinite"]["op"] == "div"
     assert r["bad_samples"] == [] and r["batch_positions"] == [5]
