@@ -121,6 +121,28 @@ def _train_steps(model, opt, sched, x, y, steps):
     return losses
 
 
+@pytest.mark.parametrize("mode", ["auto", "skip"])
+def test_skipped_step_leaves_batchnorm_statistics_finite(tmp_path, mode):
+    """The skipped step's forward folded the NaN row into BatchNorm's running statistics;
+    `auto` restores them from the newest good state, `skip` (no states) resets them. Either
+    way an eval pass afterwards is finite."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    loader = DataLoader(Rows(), batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(0))
+    path = tmp_path / "r.json"
+    with nansentry.Guard(model, opt, json=path, recover=mode):
+        _loop(model, opt, loader, epochs=2)
+    bn = model[1]
+    assert torch.isfinite(bn.running_mean).all() and torch.isfinite(bn.running_var).all()
+    model.eval()
+    with torch.no_grad():
+        assert torch.isfinite(model(torch.randn(16, 4))).all()
+    acts = [i for i in json.loads(path.read_text())["interventions"] if i["action"] == "restore_buffers"]
+    assert acts, "the guard must say it touched the buffers"
+    assert ("restored from the good state" if mode == "auto" else "running statistics of 1 reset") in acts[0]["detail"]
+
+
 def test_divergence_rolls_back_and_backs_off(tmp_path):
     model, opt, sched, x, y = _diverging_mlp(lr=1.0)
     with pytest.raises(nansentry.NonFiniteError):  # without recovery this run dies

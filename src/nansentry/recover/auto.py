@@ -19,6 +19,7 @@ import torch
 
 from nansentry.forensics.whatif import loss_under
 from nansentry.recover.backoff import LRBackoff
+from nansentry.recover.buffers import heal_buffers
 from nansentry.recover.clip import Clipper, threshold_from
 from nansentry.recover.config import RecoveryConfig
 from nansentry.recover.ladder import CODE_BUGS, Evidence, Plan
@@ -29,6 +30,7 @@ from nansentry.recover.signals import DIVERGED, RECENT, alive, cliff, diverging,
 from nansentry.recover.state import Counters, RecoveryState
 
 CLIMB = 50.0  # a loss this far above its median, rising, with the gradient norm up too: diverging while finite
+PERSIST = 2  # clipping exploding gradients: the loss must stay DIVERGED x up this many steps (2 beat 1 and 3)
 CLIMB_NORM = CLIMB ** 0.5  # the gradient grows as the square root of a loss quadratic in the error
 
 
@@ -55,6 +57,7 @@ class AutoRecovery:
         self._since = -1  # step of the last rollback: older records describe a run that is gone
         self._ref_loss: float | None = None  # typical loss at the state last rolled back to
         self._at_factor = 0  # healthy updates made at the current LR factor (across rollbacks)
+        self._clip_cures = False  # clipping was turned on as the cure of exploding gradients
 
     # ---- around healthy updates (engine hook points) ---------------------------
     def before_update(self, engine: Any, opt: torch.optim.Optimizer, grads: list[torch.Tensor],
@@ -131,9 +134,15 @@ class AutoRecovery:
             return None
         ref = self._ref_loss
         if ref is not None:
-            if loss > DIVERGED * ref:
-                return f"loss {loss:.4g} is over {DIVERGED:g}x the good state's typical {ref:.4g}"
-            return None
+            if not loss > DIVERGED * ref:
+                return None
+            if self._clip_cures and PERSIST > 1:
+                # clipping on against exploding gradients bounds the updates: a jump that falls
+                # back within PERSIST steps heals itself (not so when clipping came with a divergence)
+                prev = alive(engine.trace.tail(PERSIST)[:-1], self._since)
+                if len(prev) < PERSIST - 1 or any(not p.loss > DIVERGED * ref for p in prev):
+                    return None
+            return f"loss {loss:.4g} is over {DIVERGED:g}x the good state's typical {ref:.4g}"
         past = alive(engine.trace.tail(RECENT + 1)[:-1], self._since)
         if len(past) < 5 or norm is None or not math.isfinite(norm):
             return None
@@ -180,6 +189,8 @@ class AutoRecovery:
         return Evidence(
             step=step, phase=phase, root_cause=root_cause, bad_samples=fresh, applied=applied,
             skippable=skippable, in_row=in_row, has_good_state=self.store.latest is not None,
+            in_window=1 + sum(1 for r in engine.trace.tail(self.cfg.escalate_window)
+                              if r.nonfinite and self._since < r.step < step and r.step > step - self.cfg.escalate_window),
             diverging=diverging(healthy),
             clip_ready=self._threshold(engine) is not None, clipping=self.clipper.threshold is not None,
             quarantined=len(self.quarantine), quarantine_room=max(0, room - len(self.quarantine)),
@@ -199,6 +210,7 @@ class AutoRecovery:
             self._note(step, f"quarantined {new}")
         if plan.clip:
             self.clipper.threshold = self._threshold(engine)
+            self._clip_cures = cause == "exploding_gradients"
             self.intervene(step, "clip", f"gradient clipping on: global norm <= {self.clipper.threshold:.4g} "
                                          f"({self.cfg.clip_multiplier:g} x the median norm of healthy steps)")
         state = (target or self._target(engine, step)) if plan.rollback else None
@@ -231,10 +243,20 @@ class AutoRecovery:
             self.counters.skipped_steps += 1
             why = "; ".join(plan.reasons) or "non-finite step"
             self.intervene(step, "skip", f"non-finite {ev.phase} value: optimizer step skipped ({why})")
+            if state is None:
+                self._heal_buffers(engine, step)
         workaround = not (plan.rollback or plan.clip or ev.diverging)  # skipped or quarantined, code untouched
         if workaround and cause in CODE_BUGS and code_fix and self.code_fix is None:
             self.code_fix = code_fix
         self._note(step, "diverging" if ev.diverging else cause)
+
+    def _heal_buffers(self, engine: Any, step: int) -> None:
+        """The skipped step's forward ran: put back the buffers it made non-finite (`recover/buffers.py`)."""
+        modules = list({id(m): m for m in [*self.roots, *(c.module for c in engine.snapshot.root_calls)]}.values())
+        fixed = heal_buffers(modules, self.store.latest)
+        if fixed:
+            self.intervene(step, "restore_buffers", "non-finite buffers written by the skipped step's forward: "
+                                                    + "; ".join(fixed))
 
     def _target(self, engine: Any, step: int | None = None) -> GoodState | None:
         return pick(self.store.states, engine.trace.records(), engine.step if step is None else step)

@@ -34,8 +34,9 @@ class RecoveryConfig:
             percentile-based adaptive clipping does).
         max_quarantined: samples that may be quarantined before the ladder stops
             (also at most `max_quarantined_fraction` of the dataset).
-        escalate_after: skips in a row (code bugs, unknown causes) before the ladder
-            escalates to a rollback with a lower step size.
+        escalate_after, escalate_window: skips (code bugs, unknown causes) in a row, or
+            within the last `escalate_window` steps, before the ladder escalates to a
+            rollback with a lower step size.
         quarantine_file: a quarantine list to load and apply from the first batch.
         max_investigations: events that get their own forensics and diagnosis; later
             events reuse the last diagnosis (a NaN storm costs no more than this).
@@ -53,6 +54,7 @@ class RecoveryConfig:
     max_quarantined: int = 1000
     max_quarantined_fraction: float = 0.1
     escalate_after: int = 3
+    escalate_window: int = 10
     quarantine_file: Path | None = None
     max_investigations: int = 20
 

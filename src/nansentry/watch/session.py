@@ -88,6 +88,12 @@ class Session:
         if can_skip and self._skips_in_row <= self.options.max_skips_in_row:
             self._intervene(step, "skip", f"non-finite {phase} value: optimizer step skipped, "
                                           "parameters and optimizer state untouched")
+            from nansentry.recover.buffers import heal_buffers
+
+            fixed = heal_buffers({id(c.module): c.module for c in engine.snapshot.root_calls}.values())
+            if fixed:
+                self._intervene(step, "restore_buffers", "non-finite buffers written by the skipped step's "
+                                                         "forward: " + "; ".join(fixed))
             return True
         if can_skip:
             self._intervene(step, "stop", f"{self._skips_in_row - 1} non-finite steps in a row: skipping no longer helps")
