@@ -31,6 +31,9 @@ def kinds(plan) -> str:
     (Evidence(step=5, phase="loss", root_cause="log_of_zero", **GOOD), "skip"),
     (Evidence(step=5, phase="loss", root_cause="log_of_zero", in_row=4, **GOOD), "skip+rollback+backoff"),
     (Evidence(step=9, phase="loss", root_cause="log_of_zero", in_row=3, in_window=4, **GOOD), "skip+rollback+backoff"),
+    (Evidence(step=9, phase="loss", root_cause="log_of_zero", soon_after_rollback=True, rollbacks=1, **GOOD),
+     "skip+rollback+backoff"),
+    (Evidence(step=9, phase="loss", root_cause="log_of_zero", soon_after_rollback=True, rollbacks=3, **GOOD), "skip"),
     (Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", rollbacks=3, **GOOD), "stop"),
     (Evidence(step=5, phase="optimizer", root_cause="learning_rate_too_high", applied=True, **GOOD),
      "rollback+backoff"),
@@ -38,7 +41,7 @@ def kinds(plan) -> str:
     (Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", quarantine_room=9), "skip+backoff"),
 ], ids=["dirty-quarantine", "dirty-no-indices-skip", "quarantine-budget-stop", "exploding-rollback-clip", "exploding-no-state-clip",
         "exploding-clipped-rollback", "lr-rollback", "unscaled-rollback", "misdiagnosed-but-diverging",
-        "code-bug-skip", "code-bug-escalates", "code-bug-recurs-escalates", "rollback-budget-stop", "applied-rollback",
+        "code-bug-skip", "code-bug-escalates", "code-bug-recurs-escalates", "code-bug-after-rollback-escalates", "code-bug-budget-spent-skips", "rollback-budget-stop", "applied-rollback",
         "applied-without-state-stop", "no-state-backoff"])
 def test_decide(ev, expected):
     assert kinds(decide(ev, CFG)) == expected

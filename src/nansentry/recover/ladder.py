@@ -32,6 +32,7 @@ class Evidence:
     skippable: bool = True  # False when the step cannot be held back (already skipped by a GradScaler)
     in_row: int = 1  # non-finite steps in a row, this one included
     in_window: int = 1  # non-finite steps among the last `escalate_window` (since the last rollback)
+    soon_after_rollback: bool = False  # within 2 x `escalate_window` steps of the last rollback
     has_good_state: bool = False
     clip_ready: bool = False  # enough healthy gradient norms to derive a threshold
     clipping: bool = False
@@ -72,9 +73,12 @@ def decide(ev: Evidence, cfg: RecoveryConfig) -> Plan:
         return Plan(skip=ev.skippable, clip=True, reasons=("gradient norm exploded: clip from now on",))
     if ev.root_cause in DIVERGENCE or ev.root_cause == "exploding_gradients" or ev.diverging:
         return _roll_back(ev, cfg, skip=True)
-    if ev.in_row > cfg.escalate_after or ev.in_window > cfg.escalate_after:
-        # skipping did not help (failures in a row, or coming back within a few steps): the weights went bad
-        return _roll_back(ev, cfg, skip=True)
+    if ev.in_row > cfg.escalate_after or ev.in_window > cfg.escalate_after or ev.soon_after_rollback:
+        # skipping did not help (failures in a row, coming back within a few steps, or soon
+        # after a rollback): the weights went bad. With the rollback budget spent, skip again
+        # (`max_skips` in a row still stops a run that cannot go on).
+        if ev.rollbacks < cfg.max_rollbacks or not ev.has_good_state:
+            return _roll_back(ev, cfg, skip=True)
     why = ("skipping keeps the run alive but is not a fix" if ev.root_cause in CODE_BUGS
            else "non-finite step skipped")
     return Plan(skip=ev.skippable, reasons=(why,))
