@@ -23,7 +23,10 @@ def test_cadence_follows_the_measured_cost():
     c.observe(0.0001)
     assert c.every([0.01, 0.01]) == 1  # 0.1 ms per snapshot, 10 ms per step: every step
     c.observe(0.02)
+    assert c.every([0.01, 0.01]) == 1  # one slow snapshot (the machine was busy) changes nothing
+    c = Cadence(None, overhead=0.02)
     c.observe(0.02)
+    c.observe(0.021)
     assert c.every([0.01]) == 100  # 20 ms per snapshot: every 100 steps for 2%
     assert Cadence(7, overhead=0.02).every([1.0]) == 7
 

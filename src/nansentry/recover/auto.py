@@ -22,7 +22,7 @@ from nansentry.recover.backoff import LRBackoff
 from nansentry.recover.buffers import heal_buffers
 from nansentry.recover.clip import Clipper, threshold_from
 from nansentry.recover.config import RecoveryConfig
-from nansentry.recover.ladder import CODE_BUGS, Evidence, Plan
+from nansentry.recover.ladder import CODE_BUGS, DIVERGENCE, Evidence, Plan
 from nansentry.recover.quarantine import Quarantine
 from nansentry.recover.retention import Cadence, pick
 from nansentry.recover.rollback import GoodState, StateStore
@@ -237,7 +237,8 @@ class AutoRecovery:
             times = self.cfg.backoff_fast if fast else self.cfg.backoff ** self.counters.backoffs
             self.backoff.lower(times)
             at = "the start" if self.counters.backoffs == 1 else "the last backoff"
-            why = f"; diverged {updates} updates after {at}" if fast else ""
+            word = "diverged" if ev.diverging or cause in DIVERGENCE else "failed again"
+            why = f"; {word} {updates} updates after {at}" if fast else ""
             self.intervene(step, "lr_backoff", f"step size x{times:g}: learning rate factor now "
                                                f"{self.backoff.factor:.4g} (survives the LR scheduler){why}")
         if plan.skip:

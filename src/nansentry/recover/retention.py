@@ -45,8 +45,10 @@ class Cadence:
         steps = [s for s in step_seconds if s > 0]
         if not self._costs or not steps:
             return 1
+        # the cheapest recent snapshot: other work on the machine only ever inflates a timing,
+        # and a spell of load must not make the cadence sparse (a rollback would go far back)
         per_step = statistics.median(steps)
-        need = statistics.median(self._costs) / (self.overhead * per_step)
+        need = min(self._costs) / (self.overhead * per_step)
         return max(1, min(MAX_EVERY, math.ceil(need)))
 
 
