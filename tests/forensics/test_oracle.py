@@ -163,6 +163,21 @@ def test_degenerate_sample_found_by_replay(tmp_path: Path) -> None:
     assert r["bad_samples"] == [29]
 
 
+def test_sample_search_is_not_cut_short_by_a_slow_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A zero time budget (every replay slower than planned, as on a busy machine): the search
+    still gets its minimum number of replays and finds the sample."""
+    import importlib
+
+    inv = importlib.import_module("nansentry.forensics.investigate")  # the module, not its function
+    monkeypatch.setattr(inv, "BUDGET", 0.0)
+    monkeypatch.setattr(inv, "BUDGET_FLOOR_S", 0.0)
+    ds = o.Rows(48)
+    ds.x[29] = 0.0
+    dl = DataLoader(ds, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(3))
+    r = guarded(tmp_path, o.L1Rows(), lambda m, opt: o.train(m, dl, None, opt=opt))
+    assert r["first_nonfinite"]["op"] == "div" and r["bad_samples"] == [29]
+
+
 def test_degenerate_sample_in_the_second_micro_batch_of_an_accumulated_step(tmp_path: Path) -> None:
     """Gradient accumulation: one optimizer step sees two DataLoader batches of the same size.
     The sample's dataset index comes from the micro-batch it failed in, not the first one."""

@@ -136,7 +136,7 @@ class AutoRecovery:
         if ref is not None:
             if not loss > DIVERGED * ref:
                 return None
-            if self._clip_cures and PERSIST > 1:
+            if self._clip_cures:
                 # clipping on against exploding gradients bounds the updates: a jump that falls
                 # back within PERSIST steps heals itself (not so when clipping came with a divergence)
                 prev = alive(engine.trace.tail(PERSIST)[:-1], self._since)
@@ -191,7 +191,7 @@ class AutoRecovery:
             skippable=skippable, in_row=in_row, has_good_state=self.store.latest is not None,
             soon_after_rollback=self.counters.rollbacks > 0 and step - self._since <= 2 * self.cfg.escalate_window,
             in_window=1 + sum(1 for r in engine.trace.tail(self.cfg.escalate_window)
-                              if r.nonfinite and self._since < r.step < step and r.step > step - self.cfg.escalate_window),
+                              if r.nonfinite and self._since < r.step < step),
             diverging=diverging(healthy),
             clip_ready=self._threshold(engine) is not None, clipping=self.clipper.threshold is not None,
             quarantined=len(self.quarantine), quarantine_room=max(0, room - len(self.quarantine)),
@@ -255,10 +255,9 @@ class AutoRecovery:
     def _heal_buffers(self, engine: Any, step: int) -> None:
         """The skipped step's forward ran: put back the buffers it made non-finite (`recover/buffers.py`)."""
         modules = list({id(m): m for m in [*self.roots, *(c.module for c in engine.snapshot.root_calls)]}.values())
-        fixed = heal_buffers(modules, self.store.latest)
-        if fixed:
-            self.intervene(step, "restore_buffers", "non-finite buffers written by the skipped step's forward: "
-                                                    + "; ".join(fixed))
+        detail = heal_buffers(modules, self.store.latest)
+        if detail:
+            self.intervene(step, "restore_buffers", detail)
 
     def _target(self, engine: Any, step: int | None = None) -> GoodState | None:
         return pick(self.store.states, engine.trace.records(), engine.step if step is None else step)

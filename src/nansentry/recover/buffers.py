@@ -16,8 +16,8 @@ import torch
 from torch.nn.modules.batchnorm import _NormBase
 
 
-def heal_buffers(modules: Iterable[torch.nn.Module], state: Any = None) -> list[str]:
-    """Fix the non-finite floating buffers of `modules`; what was done, one phrase per kind."""
+def heal_buffers(modules: Iterable[torch.nn.Module], state: Any = None) -> str | None:
+    """Fix the non-finite floating buffers of `modules`; what was done (None: all were finite)."""
     seen: set[int] = set()
     restored, reset, left = [], [], []
     saved = {id(t): c for t, c in zip(state.targets, state.tensors)} if state is not None else {}
@@ -40,4 +40,4 @@ def heal_buffers(modules: Iterable[torch.nn.Module], state: Any = None) -> list[
     out = [f"{', '.join(restored)} restored from the good state of step {state.step}"] if restored else []
     out += [f"running statistics of {', '.join(reset)} reset (the next training steps re-estimate them)"] if reset else []
     out += [f"{', '.join(left)} left non-finite (no good copy)"] if left else []
-    return out
+    return "non-finite buffers written by the skipped step's forward: " + "; ".join(out) if out else None

@@ -90,10 +90,9 @@ class Session:
                                           "parameters and optimizer state untouched")
             from nansentry.recover.buffers import heal_buffers
 
-            fixed = heal_buffers({id(c.module): c.module for c in engine.snapshot.root_calls}.values())
-            if fixed:
-                self._intervene(step, "restore_buffers", "non-finite buffers written by the skipped step's "
-                                                         "forward: " + "; ".join(fixed))
+            detail = heal_buffers({id(c.module): c.module for c in engine.snapshot.root_calls}.values())
+            if detail:
+                self._intervene(step, "restore_buffers", detail)
             return True
         if can_skip:
             self._intervene(step, "stop", f"{self._skips_in_row - 1} non-finite steps in a row: skipping no longer helps")
