@@ -36,12 +36,14 @@ def test_quarantine_filter_and_file(tmp_path):
 
 def test_state_round_trip_and_pickle():
     st = RecoveryState(quarantine={"schema": 1, "indices": [4], "samples": [{"index": 4, "step": 1, "reason": "r"}]},
-                       clip_threshold=2.5, lr_factor=0.125, counters=Counters(events=3, rollbacks=2))
+                       clip_threshold=2.5, clip_cures=True, lr_factor=0.125, counters=Counters(events=3, rollbacks=2))
     d = st.to_dict()
     assert RecoveryState.from_dict(json.loads(json.dumps(d))) == st
     assert pickle.loads(pickle.dumps(st)) == st
     with pytest.raises(ValueError, match="version"):
         RecoveryState.from_dict({**d, "version": 99})
+    old = {k: v for k, v in d.items() if k != "clip_cures"}  # a state saved before the flag existed
+    assert RecoveryState.from_dict(old).clip_cures is False
 
 
 def test_config_rejects_bad_values():
@@ -98,3 +100,48 @@ def test_backoff_applies_during_the_update_only():
     assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
     b.restore(opt)
     assert opt.param_groups[0]["lr"] == 0.1
+
+
+def test_fast_backoff_counts_updates_across_rollbacks_that_kept_the_step_size():
+    """lr / 10 only when the run never was stable at its step size: healthy updates made
+    before a rollback that kept it (a cliff: clip + rollback) count towards the next backoff."""
+    from nansentry.recover.auto import AutoRecovery
+    from nansentry.recover.ladder import Evidence, Plan
+
+    class Trace:
+        def records(self):
+            return []
+
+        def last(self):
+            return None
+
+    model = torch.nn.Linear(2, 1)
+
+    class Engine:
+        lead = torch.optim.SGD(model.parameters(), lr=0.1)
+        optimizers = [lead]
+        snapshot = type("Snapshot", (), {"optimizer": None})()
+        step = 0
+        trace = Trace()
+
+    said = []
+    rec = AutoRecovery(RecoveryConfig(), Quarantine(), lambda step, action, detail: said.append(detail))
+    eng = Engine()
+    rec.store.save(0, [model], eng.optimizers)
+    ev = Evidence(step=0, phase="backward", root_cause="unknown")
+
+    def updates(n):
+        for _ in range(n):
+            rec.after_update(eng, eng.lead, skipped=False)
+            eng.step += 1
+
+    updates(6)
+    rec.act(eng, eng.step, Plan(rollback=True), ev, None)  # a cliff: rolled back, step size kept
+    assert rec.counters.rollbacks == 1
+    updates(6)
+    rec.act(eng, eng.step, Plan(backoff=True), ev, None)
+    assert rec.backoff.factor == 0.5, "12 stable updates at this step size in all: not a fast divergence"
+    updates(3)
+    rec.act(eng, eng.step, Plan(backoff=True), ev, None)
+    assert rec.backoff.factor == pytest.approx(0.05), "3 updates after the last backoff: lr / 10"
+    assert "3 updates after the last backoff" in said[-1]

@@ -286,11 +286,12 @@ class AutoRecovery:
     def state(self) -> RecoveryState:
         self.counters.clipped_steps = max(self.counters.clipped_steps, self.clipper.clipped_steps)
         return RecoveryState(quarantine=self.quarantine.to_dict(), clip_threshold=self.clipper.threshold,
-                             lr_factor=self.backoff.factor, counters=self.counters)
+                             clip_cures=self._clip_cures, lr_factor=self.backoff.factor, counters=self.counters)
 
     def load_state(self, st: RecoveryState) -> None:
         self.quarantine.load_dict(st.quarantine)
         self.clipper.threshold = st.clip_threshold
+        self._clip_cures = st.clip_cures and st.clip_threshold is not None
         self.backoff.factor = st.lr_factor
         self.counters = st.counters
 

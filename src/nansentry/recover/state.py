@@ -1,7 +1,7 @@
 """The guard's own state, to save and load with the user's checkpoint (no torch).
 
 A run resumed from a checkpoint must keep what recovery learned: the quarantined
-samples (or they poison the resumed run again), the clip threshold, the LR factor
+samples (or they poison the resumed run again), the clip threshold (and whether it cures exploding gradients), the LR factor
 (the resumed run would otherwise diverge again at the old step size) and the counters
 the final summary reports. Snapshots are not part of it: the user's checkpoint is
 itself a good state.
@@ -34,12 +34,13 @@ class RecoveryState:
 
     quarantine: dict[str, Any] = field(default_factory=dict)  # Quarantine.to_dict()
     clip_threshold: float | None = None
+    clip_cures: bool = False  # clipping is on as the cure of exploding gradients (not with a divergence)
     lr_factor: float = 1.0
     counters: Counters = field(default_factory=Counters)
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": STATE_VERSION, "quarantine": self.quarantine, "clip_threshold": self.clip_threshold,
-                "lr_factor": self.lr_factor, "counters": asdict(self.counters)}
+                "clip_cures": self.clip_cures, "lr_factor": self.lr_factor, "counters": asdict(self.counters)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RecoveryState":
@@ -50,6 +51,7 @@ class RecoveryState:
         return cls(
             quarantine=dict(d.get("quarantine") or {}),
             clip_threshold=None if d.get("clip_threshold") is None else float(d["clip_threshold"]),
+            clip_cures=bool(d.get("clip_cures", False)),
             lr_factor=float(d.get("lr_factor", 1.0)),
             counters=Counters(**{k: int(v) for k, v in (d.get("counters") or {}).items() if k in known}),
         )
