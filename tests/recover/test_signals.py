@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace as NS
 
-from nansentry.recover.signals import cliff, diverging, exploding, is_good
+from nansentry.recover.signals import cliff, diverging, exploding, improved, is_good
 
 
 def _recs(losses, norms):
@@ -39,3 +39,11 @@ def test_is_good_flags_spikes_in_loss_or_norm():
     assert not is_good(_recs([5.0], [1.0])[0], hist)
     assert not is_good(_recs([1.0], [5.0])[0], hist)
     assert not is_good(_recs([float("nan")], [1.0])[0], hist)
+
+
+def test_improved_tells_a_run_that_learned_from_one_that_only_got_worse():
+    learning = [1.0 * 0.95 ** k for k in range(30)]
+    worse = [0.4 + 0.06 * k for k in range(30)]  # LISTA: 0.38 -> 2.2 before it blew up
+    assert improved(_recs(learning, [1.0] * 30))
+    assert not improved(_recs(worse, [1.0] * 30))
+    assert improved(_recs(worse[:9], [1.0] * 9)), "too little history: not claimed to be stalled"

@@ -33,6 +33,8 @@ REGRESSIONS = {  # name: (actions it must take, actions it must not)
     "heldout3/exploding_gradients_lru_long_sequences": ({"clip", "rollback"}, {"lr_backoff"}),
     "heldout2/degenerate_samples_ticket_meanpool": ({"quarantine", "skip"}, {"lr_backoff"}),
     "heldout4/learning_rate_too_high_adamw_churn_classifier": ({"rollback", "lr_backoff"}, set()),
+    # the loss only rose (0.38 -> 2.2) before it blew up: lr / 10, not / 2 (1.98x before)
+    "heldout/exploding_gradients_lista_unrolled_sparse_coding": ({"clip", "rollback", "lr_backoff"}, set()),
 }
 
 

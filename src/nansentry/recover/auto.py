@@ -26,7 +26,7 @@ from nansentry.recover.ladder import CODE_BUGS, DIVERGENCE, Evidence, Plan
 from nansentry.recover.quarantine import Quarantine
 from nansentry.recover.retention import Cadence, pick
 from nansentry.recover.rollback import GoodState, StateStore
-from nansentry.recover.signals import DIVERGED, RECENT, alive, cliff, diverging, exploding, is_good
+from nansentry.recover.signals import DIVERGED, RECENT, alive, cliff, diverging, exploding, improved, is_good
 from nansentry.recover.state import Counters, RecoveryState
 
 CLIMB = 50.0  # a loss this far above its median, rising, with the gradient norm up too: diverging while finite
@@ -57,6 +57,7 @@ class AutoRecovery:
         self._since = -1  # step of the last rollback: older records describe a run that is gone
         self._ref_loss: float | None = None  # typical loss at the state last rolled back to
         self._at_factor = 0  # healthy updates made at the current LR factor (across rollbacks)
+        self._factor_since = -1  # step of the last backoff
         self._clip_cures = False  # clipping was turned on as the cure of exploding gradients
 
     # ---- around healthy updates (engine hook points) ---------------------------
@@ -229,18 +230,7 @@ class AutoRecovery:
             if ev.applied and step < engine.step and engine.snapshot.optimizer is not None:
                 engine.hide_grads(engine.snapshot.optimizer, _params(engine.snapshot.optimizer))  # GPU: grads of bad params
         if plan.backoff:
-            self.counters.backoffs += 1
-            # healthy updates at this step size before it diverged (a rollback without a
-            # backoff keeps the count: the run was stable at this step size up to the cliff)
-            updates, self._at_factor = self._at_factor, 0
-            fast = updates <= self.cfg.fast_within
-            times = self.cfg.backoff_fast if fast else self.cfg.backoff ** self.counters.backoffs
-            self.backoff.lower(times)
-            at = "the start" if self.counters.backoffs == 1 else "the last backoff"
-            word = "diverged" if ev.diverging or cause in DIVERGENCE else "failed again"
-            why = f"; {word} {updates} updates after {at}" if fast else ""
-            self.intervene(step, "lr_backoff", f"step size x{times:g}: learning rate factor now "
-                                               f"{self.backoff.factor:.4g} (survives the LR scheduler){why}")
+            self._lower_step_size(engine, step, ev)
         if plan.skip:
             self.counters.skipped_steps += 1
             why = "; ".join(plan.reasons) or "non-finite step"
@@ -251,6 +241,30 @@ class AutoRecovery:
         if workaround and cause in CODE_BUGS and code_fix and self.code_fix is None:
             self.code_fix = code_fix
         self._note(step, "diverging" if ev.diverging else cause)
+
+    def _lower_step_size(self, engine: Any, step: int, ev: Evidence) -> None:
+        """x`backoff ** k` at the k-th backoff; x`backoff_fast` when the run was never stable
+        at this step size (diverged within `fast_within` updates, or its loss never came down)."""
+        self.counters.backoffs += 1
+        # healthy updates at this step size before it diverged (a rollback without a
+        # backoff keeps the count: the run was stable at this step size up to the cliff)
+        updates, self._at_factor = self._at_factor, 0
+        at = "the start" if self.counters.backoffs == 1 else "the last backoff"
+        # the loss never came down at this step size (it only got worse until it blew up)
+        past = alive(engine.trace.records(), self._factor_since)
+        stalled = not improved([r for r in past if r.step < step])
+        self._factor_since = step
+        fast = updates <= self.cfg.fast_within or stalled
+        times = self.cfg.backoff_fast if fast else self.cfg.backoff ** self.counters.backoffs
+        self.backoff.lower(times)
+        word = "diverged" if ev.diverging or ev.root_cause in DIVERGENCE else "failed again"
+        why = ""
+        if updates <= self.cfg.fast_within:
+            why = f"; {word} {updates} updates after {at}"
+        elif stalled:
+            why = f"; the loss never came down at this step size since {at}"
+        self.intervene(step, "lr_backoff", f"step size x{times:g}: learning rate factor now "
+                                           f"{self.backoff.factor:.4g} (survives the LR scheduler){why}")
 
     def _heal_buffers(self, engine: Any, step: int) -> None:
         """The skipped step's forward ran: put back the buffers it made non-finite (`recover/buffers.py`)."""

@@ -57,6 +57,15 @@ def cliff(records: list[Any]) -> bool:
     return is_good(records[-2], records[-2 - RECENT:-2])
 
 
+def improved(records: list[Any], first: int = 5) -> bool:
+    """The loss came down: the median of the last RECENT losses is below that of the first
+    `first` (True with under 2 x `first` records: too little history to say it did not)."""
+    losses = [r.loss for r in records]
+    if len(losses) < 2 * first:
+        return True
+    return statistics.median(losses[-RECENT:]) < statistics.median(losses[:first])
+
+
 def exploding(records: list[Any]) -> bool:
     """The gradient norm of the last steps is 100x above the early median (needs 4+ steps)."""
     norms = [r.grad_norm for r in records if r.grad_norm is not None and math.isfinite(r.grad_norm)]
