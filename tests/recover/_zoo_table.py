@@ -61,7 +61,8 @@ def row(path: Path, kind: str) -> dict:
         rc, out, secs = run([cli, "run", "--recover", "auto", "--json", str(js), str(path)])
         rep = json.loads(js.read_text()) if js.exists() else {}
     clean, got = final_loss(out_clean), final_loss(out)
-    ratio = got / clean if clean and got is not None and math.isfinite(got) else float("nan")
+    # a ratio compares positive losses only: a surrogate loss (REINFORCE) can be negative
+    ratio = got / clean if clean and clean > 0 and got is not None and math.isfinite(got) else float("nan")
     rec = rep.get("recovery", {})
     did = sorted({i["action"] for i in rep.get("interventions", [])})
     cause = (rep.get("diagnosis") or {}).get("root_cause")
