@@ -209,7 +209,7 @@ def test_exploding_gradients_turn_clipping_on(tmp_path, monkeypatch):
     model = nn.Linear(4, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     x = torch.randn(8, 4)
-    with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto"):
+    with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto") as g:
         for s in range(12):
             scale = 1e39 if s == 6 else 1.0  # one step's gradient overflows
             loss = (model(x) * scale).pow(2).mean() / scale
@@ -220,6 +220,8 @@ def test_exploding_gradients_turn_clipping_on(tmp_path, monkeypatch):
     assert "clip" in [i["action"] for i in rep["interventions"]]
     r = rep["recovery"]
     assert r["clip_threshold"] is not None and r["clip_threshold"] > 0 and r["recovered"]
+    st = g.state_dict()
+    assert st["clip_threshold"] == r["clip_threshold"] and st["clip_cures"] is True, "saved with the checkpoint"
     monkeypatch.setattr(outcome, "diagnose", real)
 
 

@@ -250,26 +250,21 @@ class AutoRecovery:
         # backoff keeps the count: the run was stable at this step size up to the cliff)
         updates, self._at_factor = self._at_factor, 0
         at = "the start" if self.counters.backoffs == 1 else "the last backoff"
-        # the loss never came down at this step size (it only got worse until it blew up)
-        past = alive(engine.trace.records(), self._factor_since)
-        stalled = not improved([r for r in past if r.step < step])
-        self._factor_since = step
-        fast = updates <= self.cfg.fast_within or stalled
-        times = self.cfg.backoff_fast if fast else self.cfg.backoff ** self.counters.backoffs
-        self.backoff.lower(times)
         word = "diverged" if ev.diverging or ev.root_cause in DIVERGENCE else "failed again"
-        why = ""
-        if updates <= self.cfg.fast_within:
-            why = f"; {word} {updates} updates after {at}"
-        elif stalled:
+        why = f"; {word} {updates} updates after {at}" if updates <= self.cfg.fast_within else ""
+        # the loss never came down at this step size (it only got worse until it blew up)
+        past = [r for r in alive(engine.trace.records(), self._factor_since) if r.step < step]
+        if not why and not improved(past):
             why = f"; the loss never came down at this step size since {at}"
+        self._factor_since = step
+        times = self.cfg.backoff_fast if why else self.cfg.backoff ** self.counters.backoffs
+        self.backoff.lower(times)
         self.intervene(step, "lr_backoff", f"step size x{times:g}: learning rate factor now "
                                            f"{self.backoff.factor:.4g} (survives the LR scheduler){why}")
 
     def _heal_buffers(self, engine: Any, step: int) -> None:
         """The skipped step's forward ran: put back the buffers it made non-finite (`recover/buffers.py`)."""
-        modules = list({id(m): m for m in [*self.roots, *(c.module for c in engine.snapshot.root_calls)]}.values())
-        detail = heal_buffers(modules, self.store.latest)
+        detail = heal_buffers([*self.roots, *(c.module for c in engine.snapshot.root_calls)], self.store.latest)
         if detail:
             self.intervene(step, "restore_buffers", detail)
 

@@ -17,7 +17,8 @@ from torch.nn.modules.batchnorm import _NormBase
 
 
 def heal_buffers(modules: Iterable[torch.nn.Module], state: Any = None) -> str | None:
-    """Fix the non-finite floating buffers of `modules`; what was done (None: all were finite)."""
+    """Fix the non-finite floating buffers of `modules` (a module or buffer met twice counts
+    once); what was done (None: all were finite)."""
     seen: set[int] = set()
     restored, reset, left = [], [], []
     saved = {id(t): c for t, c in zip(state.targets, state.tensors)} if state is not None else {}

@@ -1,10 +1,10 @@
 """The guard's own state, to save and load with the user's checkpoint (no torch).
 
 A run resumed from a checkpoint must keep what recovery learned: the quarantined
-samples (or they poison the resumed run again), the clip threshold (and whether it cures exploding gradients), the LR factor
-(the resumed run would otherwise diverge again at the old step size) and the counters
-the final summary reports. Snapshots are not part of it: the user's checkpoint is
-itself a good state.
+samples (or they poison the resumed run again), the clip threshold (and whether it cures
+exploding gradients), the LR factor (the resumed run would otherwise diverge again at the
+old step size) and the counters the final summary reports. Snapshots are not part of
+it: the user's checkpoint is itself a good state.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import torch
 
 from nansentry.errors import NonFiniteError
 from nansentry.forensics import investigate
+from nansentry.recover.buffers import heal_buffers
 from nansentry.recover.quarantine import Quarantine, quarantine_path
 from nansentry.recover.state import RecoveryState
 from nansentry.records import Finding, Intervention, Report
@@ -88,9 +89,7 @@ class Session:
         if can_skip and self._skips_in_row <= self.options.max_skips_in_row:
             self._intervene(step, "skip", f"non-finite {phase} value: optimizer step skipped, "
                                           "parameters and optimizer state untouched")
-            from nansentry.recover.buffers import heal_buffers
-
-            detail = heal_buffers({id(c.module): c.module for c in engine.snapshot.root_calls}.values())
+            detail = heal_buffers(c.module for c in engine.snapshot.root_calls)
             if detail:
                 self._intervene(step, "restore_buffers", detail)
             return True
