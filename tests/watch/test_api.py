@@ -166,3 +166,27 @@ def test_nonfinite_inputs_without_dataloader_are_data_phase(tmp_path, monkeypatc
     rep = json.loads((tmp_path / "r.json").read_text())
     assert (rep["first_nonfinite"]["step"], rep["first_nonfinite"]["phase"]) == (step, "data")
     assert rep["bad_samples"] == [] and rep["batch_positions"] == [3]
+
+
+def test_an_internal_error_steps_aside_and_says_so(tmp_path, monkeypatch, capsys):
+    """The guard's own bug must not kill training, nor claim the unwatched steps were healthy."""
+    from nansentry.watch.engine import Engine
+
+    real = Engine.on_step_post
+
+    def broken(self, opt):
+        if self.step == 3:
+            raise TypeError("a bug in the guard")
+        return real(self, opt)
+
+    monkeypatch.setattr(Engine, "on_step_post", broken)
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    with nansentry.Guard(model, opt, json=tmp_path / "r.json"):
+        train(model, opt, steps=6)  # training goes on after the error
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["guard_error"] == {"step": 3, "error": "TypeError: a bug in the guard"}
+    err = capsys.readouterr().err
+    assert "internal error, the guard steps aside: TypeError: a bug in the guard" in err
+    last = err.strip().splitlines()[-1]
+    assert "stepped aside" in last and "not watched" in last and "healthy" not in last

@@ -141,6 +141,10 @@ def summary_line(report: Report, seconds: float) -> str:
     extra = f", {skipped} step{'s' if skipped != 1 else ''} skipped" if skipped else ""
     other = len(acts) - skipped
     extra += f", {other} other intervention{'s' if other != 1 else ''}" if other else ""
+    aside = report.extra.get("guard_error")
+    if report.status == "healthy" and aside:
+        return (f"nansentry: no NaN/Inf up to step {aside['step']}, where the guard stepped aside after "
+                f"its own error ({aside['error']}); the steps after it were not watched{extra}")
     if report.status == "healthy":
         return f"nansentry: healthy, {report.steps} steps in {took}, no NaN/Inf{extra}"
     fn, d = report.first_nonfinite, report.diagnosis

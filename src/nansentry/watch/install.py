@@ -33,6 +33,7 @@ class Installation:
         self._undo: list[Callable[[], None]] = []
         self._pending_rng: list[Any] = []
         self._failed = False
+        self.failure: dict[str, Any] | None = None  # {"step", "error"} once the guard stepped aside
 
     # -- the safety net: internal errors step aside ------------------------------
     def _safe(self, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,6 +49,7 @@ class Installation:
                 if self.engine.options.strict:
                     raise
                 self._failed = True
+                self.failure = {"step": self.engine.step, "error": f"{type(exc).__name__}: {exc}"}
                 sys.stderr.write(f"nansentry: internal error, the guard steps aside: {type(exc).__name__}: {exc}\n")
                 return None
         return wrapper

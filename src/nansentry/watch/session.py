@@ -203,6 +203,8 @@ class Session:
 
     def _write(self) -> Report:
         report = outcome.build_report(self.engine, self.finding, self.diagnosis, self.interventions)
+        if self.installation.failure is not None:  # what follows that step was not watched
+            report.extra["guard_error"] = self.installation.failure
         if self.recovery is not None:
             report.extra["recovery"] = {**self.recovery.summary(), "recovered": self.recovered,
                                         "quarantine_file": _str(self._save_quarantine())}
