@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 
-from _zoo import load_all
+from _zoo import load_all, steps
 
 
 def main(argv: list[str]) -> None:
@@ -22,7 +22,7 @@ def main(argv: list[str]) -> None:
         m = sc.meta
         op = "/".join(m["op"]) if isinstance(m["op"], list) else (m["op"] or "")
         module = "" if m["module"] is None else (m["module"] or '""')
-        step = "" if m["step"] is None else m["step"]
+        step = "" if m["step"] is None else "/".join(map(str, steps(m)))
         samples = ", ".join(map(str, m["samples"]))
         secs = seconds.get(sc.path.name, "")
         print(f"| `{sc.path.name}` | {m['cause']} | {m['phase'] or ''} | {op} | {module} | {step} "

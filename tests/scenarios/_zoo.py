@@ -19,6 +19,13 @@ PHASES = ("data", "forward", "loss", "backward", "optimizer")
 KEYS = {"cause", "phase", "op", "module", "samples", "recoverable", "heldout", "step"}
 
 
+def steps(meta: dict) -> list[int] | None:
+    """The steps the first non-finite value may land on: one, or a list where float rounding
+    differs between CPUs (BLAS kernels) and an exploding run overflows a step earlier or later."""
+    step = meta.get("step")
+    return None if step is None else (list(step) if isinstance(step, list) else [step])
+
+
 @dataclass(frozen=True)
 class Scenario:
     path: Path

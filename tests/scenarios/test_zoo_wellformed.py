@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _zoo import CAUSES, KEYS, PHASES, load_all, scenario_paths  # noqa: E402
+from _zoo import CAUSES, KEYS, PHASES, load_all, scenario_paths, steps  # noqa: E402
 
 SCENARIOS = load_all()
 IDS = [s.path.stem for s in SCENARIOS]
@@ -38,7 +38,8 @@ def test_header_keys_and_values(sc):
         assert m["module"] is None and m["samples"] == [] and not m["recoverable"]
         return
     assert m["phase"] in PHASES
-    assert isinstance(m["step"], int) and m["step"] >= 0
+    ok = steps(m)
+    assert ok and all(isinstance(s, int) and s >= 0 for s in ok) and ok == sorted(set(ok))
     if m["phase"] == "data":
         assert m["op"] is None and m["module"] is None and m["samples"]
     else:

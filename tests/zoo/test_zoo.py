@@ -27,6 +27,13 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
         "the port fails at step 1, before the trace can show the divergence of the story: "
         "the evidence is log of exact zeros, reported as log_of_zero"),
 }
+# Scripts whose blow-up depends on the CPU's float rounding (BLAS kernels differ): where it
+# does not come, the test is skipped with the reason, not passed; where it comes, it is checked.
+MAY_STAY_FINITE: dict[str, str] = {
+    "exploding_gradients_rnncell_phase_tracking": (
+        "on some CPUs (seen on an AMD EPYC) the norm-1e14 update drives every ReLU of the cell "
+        "dead instead of overflowing its state, and the run stays finite: nothing to catch"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +50,8 @@ def test_scenario(outcomes, name):
         assert checks["cause"], f"false alarm on a healthy run:\n{o.stderr[-2000:]}"
         return
     stopped = o.status == 1 and o.report.get("status") == "nonfinite"
+    if name in MAY_STAY_FINITE and o.status == 0 and o.report.get("status") == "healthy":
+        pytest.skip(MAY_STAY_FINITE[name])
     if "detected" in known:
         assert not stopped, f"{name} is now caught: remove it from KNOWN_MISSES"
         pytest.xfail(known["detected"])
@@ -59,7 +68,8 @@ def test_scenario(outcomes, name):
 def test_cause_accuracy(outcomes):
     """Root cause right on >= 90% of the held-out scripts (kept aside while the rules were
     designed), >= 85% of the others (the KNOWN_MISSES above count as wrong)."""
-    broken = [o for o in outcomes.values() if o.meta["cause"] != "healthy"]
+    broken = [o for o in outcomes.values() if o.meta["cause"] != "healthy"
+              and not (o.name in MAY_STAY_FINITE and o.report.get("status") == "healthy")]
     tuned = [o for o in broken if not o.meta.get("heldout")]
     held = [o for o in broken if o.meta.get("heldout")]
     acc_tuned = sum(o.checks()["cause"] for o in tuned) / len(tuned)
