@@ -9,6 +9,8 @@ import pytest
 from tests.diagnose.synth import CASES, MODULES, healthy_traces
 
 from nansentry.diagnose import RULES, Context, diagnose, evaluate, read_signals
+from nansentry.diagnose.dynamics import clip_norm
+from nansentry.diagnose.fmt import num
 from nansentry.records import ROOT_CAUSES, RunInfo
 
 FIRES = 0.5
@@ -110,12 +112,15 @@ def test_degenerate_samples_stay_under_the_op_cause() -> None:
     assert any("137, 555" in e for e in d.evidence)
 
 
-def test_exploding_fix_clips_at_three_times_the_median() -> None:
+def test_exploding_fix_clips_at_the_usual_norm_within_the_runs_band() -> None:
     case = CASES["exploding_rnn"]()
     d = diagnose(case.records, case.finding, case.run)
     median = statistics.median(r.grad_norm for r in case.records if not r.nonfinite)
-    assert f"{3 * median:.3g}" in d.fixes[0].detail
-    assert "3x the median norm" in d.fixes[0].detail
+    assert "max_norm=" in d.fixes[0].detail
+    at = clip_norm(median)
+    assert median / 10 <= at <= 10 * median and (at == 1.0 or at in (median / 10, 10 * median))
+    assert f"clip gradients at {num(at)} (the usual 1.0" in d.fixes[0].detail
+    assert clip_norm(3.0) == 1.0 and clip_norm(0.01) == pytest.approx(0.1) and clip_norm(500.0) == 50.0
 
 
 def test_warmup_names_the_largest_stable_step_size() -> None:

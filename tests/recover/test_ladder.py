@@ -25,7 +25,7 @@ def kinds(plan) -> str:
     (Evidence(step=5, phase="backward", root_cause="exploding_gradients", clip_ready=True), "skip+clip"),
     (Evidence(step=5, phase="backward", root_cause="exploding_gradients", clipping=True, **GOOD),
      "skip+rollback+backoff"),
-    (Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", **GOOD), "skip+rollback+backoff"),
+    (Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", **GOOD), "skip+clip+rollback+backoff"),
     (Evidence(step=1, phase="loss", root_cause="unscaled_data", **GOOD), "skip+rollback+backoff"),
     (Evidence(step=5, phase="loss", root_cause="fp16_overflow", diverging=True, **GOOD), "skip+rollback+backoff"),
     (Evidence(step=5, phase="loss", root_cause="log_of_zero", **GOOD), "skip"),
@@ -36,7 +36,7 @@ def kinds(plan) -> str:
     (Evidence(step=9, phase="loss", root_cause="log_of_zero", soon_after_rollback=True, rollbacks=3, **GOOD), "skip"),
     (Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", rollbacks=3, **GOOD), "stop"),
     (Evidence(step=5, phase="optimizer", root_cause="learning_rate_too_high", applied=True, **GOOD),
-     "rollback+backoff"),
+     "clip+rollback+backoff"),
     (Evidence(step=5, phase="optimizer", root_cause="division_by_zero", applied=True, quarantine_room=9), "stop"),
     (Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", quarantine_room=9), "skip+backoff"),
 ], ids=["dirty-quarantine", "dirty-no-indices-skip", "quarantine-budget-stop", "exploding-rollback-clip", "exploding-no-state-clip",
@@ -52,7 +52,11 @@ def test_code_bug_skip_says_it_is_not_a_fix():
     assert "not a fix" in plan.reasons[0]
 
 
-def test_clip_only_for_exploding_gradients():
-    assert not decide(Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", **GOOD), CFG).clip
+def test_clip_for_exploding_gradients_and_a_too_large_step_only():
+    assert decide(Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", **GOOD), CFG).clip
+    assert not decide(Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", clipping=True, **GOOD),
+                      CFG).clip  # already on: the threshold stays
+    for cause in ("unscaled_data", "bad_initialization", "log_of_zero"):
+        assert not decide(Evidence(step=5, phase="loss", root_cause=cause, in_row=4, **GOOD), CFG).clip
     assert decide(Evidence(step=5, phase="loss", root_cause="exploding_gradients", clipping=False,
                            has_good_state=True, clip_ready=False), CFG).rollback

@@ -63,6 +63,21 @@ def test_threshold_is_a_multiple_of_the_median():
     assert threshold_from([1.0, 2.0], 2.0) is None
 
 
+def test_threshold_starts_from_the_usual_max_norm_within_the_runs_band():
+    """max_norm 1.0, moved into [median / 10, 10 x median] of the healthy norms."""
+    assert threshold_from([3.0, 3.3, 3.5], 1.0, anchor=1.0) == 1.0  # within the band: as by hand
+    assert threshold_from([0.1, 0.135, 0.2], 1.0, anchor=1.0) == 1.0
+    assert threshold_from([0.01, 0.02, 0.03], 1.0, anchor=1.0) == pytest.approx(0.2)  # 10 x the median
+    assert threshold_from([150.0, 182.0, 200.0], 1.0, anchor=1.0) == pytest.approx(18.2)  # median / 10
+    assert threshold_from([3.0, 30.0, 300.0], 1.0, anchor=1.0, band=100.0) == 1.0
+    assert threshold_from([1.0, 2.0], 1.0, anchor=1.0) is None
+    with pytest.raises(ValueError, match="clip_max_norm"):
+        RecoveryConfig(clip_max_norm=0.0)
+    with pytest.raises(ValueError, match="clip_band"):
+        RecoveryConfig(clip_band=0.5)
+    assert RecoveryConfig().clip_max_norm == 1.0 and RecoveryConfig(clip_max_norm=None).clip_multiplier == 1.0
+
+
 def test_clipper_matches_clip_grad_norm():
     torch.manual_seed(0)
     a = [torch.randn(5, 3), torch.randn(7)]

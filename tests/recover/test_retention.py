@@ -59,3 +59,20 @@ def test_pick_returns_to_where_the_loss_was_much_lower():
     assert pick([old, mid, new], recs, event_step=30) is old
     old.ref_loss = 0.6  # not clearly better: keep the progress of the newest
     assert pick([old, mid, new], recs, event_step=30) is new
+
+
+def test_pick_goes_back_to_the_oldest_state_with_no_progress_since():
+    """Clipping turned on against exploding gradients: the unclipped steps since the oldest
+    state whose loss the run never got below bought nothing, so that state is the target."""
+    old, mid, new = _state(0), _state(10), _state(20)
+    old.ref_loss, mid.ref_loss, new.ref_loss = 8.3, 9.0, 10.0
+    recs = [_rec(s, loss=9.5) for s in range(30)]
+    assert pick([old, mid, new], recs, event_step=30) is new  # without the bound: the newest
+    assert pick([old, mid, new], recs, event_step=30, no_worse_than=9.5) is old
+    old.ref_loss = 12.0  # the run did learn since step 0: the oldest state no worse than now
+    assert pick([old, mid, new], recs, event_step=30, no_worse_than=9.5) is mid
+    mid.ref_loss = 11.0
+    assert pick([old, mid, new], recs, event_step=30, no_worse_than=9.5) is new  # nothing older is free
+    old.future_from = 28  # not trusted (too few healthy steps after its last rollback): passed over
+    old.ref_loss = 1.0
+    assert pick([old, mid, new], recs, event_step=30, no_worse_than=9.5) is new

@@ -198,8 +198,14 @@ def test_backoff_survives_the_scheduler(tmp_path, make):
     assert used1 == pytest.approx([0.25 * u for u in used0]), "each update used the lowered step size"
 
 
-def test_exploding_gradients_turn_clipping_on(tmp_path, monkeypatch):
-    """Diagnosed exploding gradients: roll back and clip at a threshold from the run's norms."""
+@pytest.mark.parametrize("gain,max_norm,expect", [
+    (1.0, 1.0, 1.0),  # the usual max_norm, within 10x of the run's median healthy norm
+    (1000.0, 1.0, "band"),  # norms ~1e3: 1.0 would shrink every step >100x; raised to median / 10
+    (1.0, None, "median"),  # clip_max_norm=None: the median healthy norm itself
+])
+def test_exploding_gradients_turn_clipping_on(tmp_path, monkeypatch, gain, max_norm, expect):
+    """Diagnosed exploding gradients: roll back and clip, at max_norm 1.0 kept within 10x of
+    the run's median healthy gradient norm."""
     real = outcome.diagnose
 
     def fake(engine, finding, options):
@@ -207,19 +213,31 @@ def test_exploding_gradients_turn_clipping_on(tmp_path, monkeypatch):
     monkeypatch.setattr(outcome, "diagnose", fake)
     torch.manual_seed(0)
     model = nn.Linear(4, 1)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01 / gain ** 2)
     x = torch.randn(8, 4)
-    with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto") as g:
+    norms = []
+    with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto", clip_max_norm=max_norm) as g:
         for s in range(12):
             scale = 1e39 if s == 6 else 1.0  # one step's gradient overflows
-            loss = (model(x) * scale).pow(2).mean() / scale
+            loss = gain * (model(x) * scale).pow(2).mean() / scale
             opt.zero_grad()
             loss.backward()
+            if s < 6:
+                norms.append(float(torch.cat([p.grad.flatten() for p in model.parameters()]).norm()))
             opt.step()
     rep = json.loads((tmp_path / "r.json").read_text())
-    assert "clip" in [i["action"] for i in rep["interventions"]]
+    clip = [i for i in rep["interventions"] if i["action"] == "clip"]
+    assert len(clip) == 1
     r = rep["recovery"]
-    assert r["clip_threshold"] is not None and r["clip_threshold"] > 0 and r["recovered"]
+    median = sorted(norms)[len(norms) // 2 - 1: len(norms) // 2 + 1]  # the healthy steps' median lies between
+    if expect == "band":
+        assert min(median) / 10 <= r["clip_threshold"] <= max(median) / 10 and "raised to" in clip[0]["detail"]
+    elif expect == "median":
+        assert min(median) <= r["clip_threshold"] <= max(median) and "median norm" in clip[0]["detail"]
+    else:
+        assert 0.1 < min(median) and max(median) < 10, "the test's norms lie within the band"
+        assert r["clip_threshold"] == expect and "the usual max_norm 1" in clip[0]["detail"]
+    assert r["recovered"]
     st = g.state_dict()
     assert st["clip_threshold"] == r["clip_threshold"] and st["clip_cures"] is True, "saved with the checkpoint"
     monkeypatch.setattr(outcome, "diagnose", real)

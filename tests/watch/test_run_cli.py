@@ -122,7 +122,8 @@ def test_module_mode(tmp_path):
     (["run"], "no script given"),
     (["run", "--recover", "sometimes", "x.py"], "invalid choice"),
     (["run", "--report", "/proc/nope/dir", "SCRIPT"], "cannot write the report directory"),
-], ids=["missing-script", "unknown-flag", "no-script", "bad-recover", "unwritable-report"])
+    (["run", "--recover", "auto", "--clip-max-norm", "none", "SCRIPT"], "--clip-max-norm takes a gradient norm"),
+], ids=["missing-script", "unknown-flag", "no-script", "bad-recover", "unwritable-report", "bad-clip-norm"])
 def test_bad_input_exits_2_with_a_clear_message(script, args, needle):
     args = [str(script) if a == "SCRIPT" else a for a in args]
     r = nansentry(*args)

@@ -43,6 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="--recover auto: good states kept, spread 1, 2, 4... cadences back (default 5)")
     p.add_argument("--snapshot-max-mb", type=float, default=None, metavar="MB",
                    help="--recover auto: host memory bound for the kept states (default: none)")
+    p.add_argument("--clip-max-norm", default="1.0", metavar="X|median",
+                   help="--recover auto: the gradient-clip threshold to start from, kept within 10x of the "
+                        "run's median healthy gradient norm (default 1.0, the usual clip_grad_norm_ value); "
+                        "'median': the median healthy norm itself")
     p.add_argument("-m", dest="module", metavar="MODULE", help="run a library module as a script")
     p.add_argument("script", nargs="?", metavar="SCRIPT")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
@@ -67,6 +71,8 @@ def _check_writable_dir(path: Path) -> str | None:
 
 def _validate(args: argparse.Namespace) -> tuple[list[str], str | None] | int:
     """Return (argv, script path) or an exit status for bad input."""
+    if _clip_max_norm(args.clip_max_norm) == 0.0:
+        return _fail(f"--clip-max-norm takes a gradient norm above 0 or 'median', not {args.clip_max_norm!r}")
     if args.module:
         argv = [args.module] + ([args.script] if args.script else []) + list(args.args)
         return argv, None
@@ -86,6 +92,17 @@ def _validate(args: argparse.Namespace) -> tuple[list[str], str | None] | int:
     if (args.snapshot_every is not None and args.snapshot_every < 1) or args.snapshot_keep < 1:
         return _fail("--snapshot-every and --snapshot-keep take a number of 1 or more")
     return [args.script] + list(args.args), str(path.resolve())
+
+
+def _clip_max_norm(text: str) -> float | None:
+    """--clip-max-norm: None for 'median', 0.0 for anything that is not a norm above 0."""
+    if text == "median":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return 0.0
+    return value if value > 0 and value != float("inf") else 0.0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         script=script or args.module,
         recovery=RecoveryConfig(snapshot_every=args.snapshot_every, snapshot_keep=args.snapshot_keep,
                                 snapshot_max_mb=args.snapshot_max_mb,
+                                clip_max_norm=_clip_max_norm(args.clip_max_norm),
                                 quarantine_file=Path(args.quarantine) if args.quarantine else None),
     )
     session = Session(options).start()

@@ -24,6 +24,16 @@ from nansentry.diagnose.signals import Signals
 
 UNIT = 1e2  # data with max |x| below this counts as unit scale
 TRACE_ONLY_CAP = 0.65
+USUAL_MAX_NORM = 1.0  # `clip_grad_norm_(params, 1.0)`: the clip most hand fixes use
+CLIP_BAND = 10.0  # ... kept within this factor of the run's median gradient norm, either way
+
+
+def clip_norm(median: float, max_norm: float = USUAL_MAX_NORM, band: float = CLIP_BAND) -> float:
+    """The max_norm to clip at: `max_norm`, moved into [median / band, band x median] of the
+    run's healthy gradient norms. Below that band every healthy step would shrink more than
+    `band` x (learning stalls); above it the clip binds only once a blow-up is under way.
+    The fix this rule names and the clip `--recover auto` applies (`recover/clip.py`)."""
+    return min(max(max_norm, median / band), band * median)
 
 
 def plain_overflow(ctx: Context) -> bool:
@@ -200,8 +210,10 @@ def check_exploding_gradients(ctx: Context) -> Verdict | None:
         pts += 0.1
         corroborated = ctx.op is not None
     conf = min(0.8 if corroborated else TRACE_ONLY_CAP + 0.05, 0.2 + pts)
-    clip_at = 3 * s.grad_median if s.grad_median else None
-    fixes = [fix("clip gradients", f"clip gradients to ~3x the median norm seen so far, {num(clip_at)}: "
+    clip_at = clip_norm(s.grad_median) if s.grad_median else None
+    basis = ("the usual 1.0" if clip_at == USUAL_MAX_NORM else
+             f"the usual 1.0 moved to within {CLIP_BAND:g}x of the median norm seen so far, {num(s.grad_median)}")
+    fixes = [fix("clip gradients", f"clip gradients at {num(clip_at)} ({basis}): "
                  f"`torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm={num(clip_at)})` before "
                  "`optimizer.step()`" if clip_at else "clip gradients with `torch.nn.utils.clip_grad_norm_` before "
                  "`optimizer.step()`")]

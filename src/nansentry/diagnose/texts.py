@@ -85,7 +85,7 @@ TEXTS: dict[str, dict[str, str]] = {
         why="Backpropagation multiplies by each layer's (or time step's) Jacobian; when those have norms > 1 the "
             "gradient grows geometrically until it overflows, or one huge update throws the weights to inf.",
         example="an RNN over 200 steps with a recurrent weight of spectral norm 1.3: grad norm 1e2 -> 1e12 -> inf",
-        fix="Clip gradients (clip_grad_norm_ to ~3x the typical norm), use LSTM/GRU/LayerNorm or truncated BPTT, "
+        fix="Clip gradients (clip_grad_norm_ at max_norm 1.0, within 10x of the typical norm), use LSTM/GRU/LayerNorm or truncated BPTT, "
             "lower the learning rate; skip non-finite steps with `--recover skip`.",
     ),
     "learning_rate_too_high": dict(

@@ -214,8 +214,11 @@ class AutoRecovery:
             self.clipper.threshold = self._threshold(engine)
             self._clip_cures = cause == "exploding_gradients"
             self.intervene(step, "clip", f"gradient clipping on: global norm <= {self.clipper.threshold:.4g} "
-                                         f"({self.cfg.clip_multiplier:g} x the median norm of healthy steps)")
-        state = (target or self._target(engine, step)) if plan.rollback else None
+                                         f"({self._threshold_basis(engine)})")
+        if plan.rollback and target is None:
+            target = self._target(engine, step, self._no_progress_bound(engine) if plan.clip and self._clip_cures
+                                  else None)
+        state = target if plan.rollback else None
         if state is not None:
             self.store.restore(state, list(engine.optimizers))
             self.store.drop_after(state)  # newer states lie on the abandoned branch
@@ -268,16 +271,41 @@ class AutoRecovery:
         if detail:
             self.intervene(step, "restore_buffers", detail)
 
-    def _target(self, engine: Any, step: int | None = None) -> GoodState | None:
-        return pick(self.store.states, engine.trace.records(), engine.step if step is None else step)
+    def _target(self, engine: Any, step: int | None = None, no_worse_than: float | None = None) -> GoodState | None:
+        return pick(self.store.states, engine.trace.records(), engine.step if step is None else step,
+                    no_worse_than)
 
-    def _threshold(self, engine: Any) -> float | None:
-        """From the healthy steps (before the norms started climbing, when they did)."""
+    def _no_progress_bound(self, engine: Any) -> float | None:
+        """The run's typical loss now (median of its last RECENT healthy losses): clipping
+        turned on against exploding gradients goes back to the oldest state no worse than
+        this, since the unclipped steps after it bought nothing (the held-out IRNN took a
+        norm-9722 step at step 4 and never learned after it: 1.84x back to step 32, 0.27x
+        back to step 0)."""
+        losses = [r.loss for r in alive(engine.trace.records(), self._since)][-RECENT:]
+        return statistics.median(losses) if len(losses) >= 5 else None
+
+    def _healthy_norms(self, engine: Any) -> list[float | None]:
+        """The gradient norms of the healthy steps (before the norms started climbing, when they did)."""
         recs = [r for r in engine.trace.records() if not r.skipped and not r.nonfinite]
         norms = [r.grad_norm for r in recs]
-        if exploding(recs):  # the norms before the climb
-            norms = norms[: max(3, len(norms) // 4)]
-        return threshold_from(norms, self.cfg.clip_multiplier)
+        return norms[: max(3, len(norms) // 4)] if exploding(recs) else norms
+
+    def _threshold(self, engine: Any) -> float | None:
+        cfg = self.cfg
+        return threshold_from(self._healthy_norms(engine), cfg.clip_multiplier, cfg.clip_max_norm, cfg.clip_band)
+
+    def _threshold_basis(self, engine: Any) -> str:
+        """How the threshold was chosen, for the intervention line."""
+        cfg = self.cfg
+        median = threshold_from(self._healthy_norms(engine), 1.0)
+        if cfg.clip_max_norm is None or median is None:
+            return f"{cfg.clip_multiplier:g} x the median norm of healthy steps"
+        t, usual = self.clipper.threshold, f"the usual max_norm {cfg.clip_max_norm:g}"
+        if t is None or t == cfg.clip_max_norm:
+            return f"{usual}; the healthy steps' median norm is {median:.4g}"
+        if t > cfg.clip_max_norm:
+            return f"{usual} raised to the healthy steps' median norm {median:.4g} / {cfg.clip_band:g}"
+        return f"{usual} lowered to {cfg.clip_band:g} x the healthy steps' median norm {median:.4g}"
 
     # ---- trace notes ------------------------------------------------------------------
     def _note(self, step: int, text: str) -> None:

@@ -1,10 +1,14 @@
-"""Gradient clipping switched on at run time, with a threshold from the run's own norms.
+"""Gradient clipping switched on at run time, with a threshold the run's own norms bound.
 
-The threshold is `multiplier x` the median gradient norm of the run's healthy steps
-(the median ignores the few exploding steps at the end). Clipping reuses the global
-norm the engine already read back for the step, so it adds no host sync: one
-`_foreach_mul_` over the gradients when the norm is above the threshold. A norm that
-overflowed float32 on finite gradients (inf) is recomputed in float64 and clipped too.
+The threshold starts from the max_norm most hand fixes use (`clip_grad_norm_(params, 1.0)`)
+and is moved into the band the run's healthy steps allow: within `band` (10) x of their
+median gradient norm either way (the median ignores the few exploding steps at the end).
+Below the band every healthy step would shrink more than 10x (learning stalls); above
+it the threshold would only bind once a blow-up is under way. Without an anchor the
+threshold is `multiplier x` the median. Clipping reuses the global norm the engine
+already read back for the step, so it adds no host sync: one `_foreach_mul_` over the
+gradients when the norm is above the threshold. A norm that overflowed float32 on
+finite gradients (inf) is recomputed in float64 and clipped too.
 """
 
 from __future__ import annotations
@@ -15,15 +19,22 @@ from typing import Iterable
 
 import torch
 
+from nansentry.diagnose.dynamics import clip_norm
+
 MIN_HISTORY = 3  # healthy steps needed before a threshold means anything
 
 
-def threshold_from(norms: Iterable[float | None], multiplier: float) -> float | None:
-    """`multiplier x median` of the finite, positive norms; None with too little history."""
+def threshold_from(norms: Iterable[float | None], multiplier: float, anchor: float | None = None,
+                   band: float = 10.0) -> float | None:
+    """`anchor` moved into [median / band, band x median] of the finite, positive norms, or
+    `multiplier x median` without an anchor; None with too little history."""
     vals = [v for v in norms if v is not None and math.isfinite(v) and v > 0]
     if len(vals) < MIN_HISTORY:
         return None
-    return multiplier * statistics.median(vals)
+    median = statistics.median(vals)
+    if anchor is None:
+        return multiplier * median
+    return clip_norm(median, anchor, band)
 
 
 class Clipper:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from nansentry.diagnose.dynamics import CLIP_BAND, USUAL_MAX_NORM
+
 
 @dataclass(frozen=True)
 class RecoveryConfig:
@@ -29,9 +31,14 @@ class RecoveryConfig:
         backoff_fast, fast_within: a run that diverges within `fast_within` updates of
             its start or of the last rollback was never stable at that step size: the
             factor is multiplied by `backoff_fast` (the usual hand fix, lr / 10) instead.
-        clip_multiplier: the clip threshold is this times the median gradient norm of
-            the run's healthy steps (1: clip the larger half of the healthy norms, as
-            percentile-based adaptive clipping does).
+        clip_max_norm: the clip threshold starts here (1.0: the max_norm of the usual
+            hand fix, `clip_grad_norm_(params, 1.0)`) and is moved into
+            [median / clip_band, clip_band x median] of the run's healthy gradient norms;
+            None: `clip_multiplier` x the median.
+        clip_band: how far (a factor, either way) the threshold may lie from the median
+            healthy gradient norm.
+        clip_multiplier: with `clip_max_norm=None`, the clip threshold is this times the
+            median gradient norm of the run's healthy steps.
         max_quarantined: samples that may be quarantined before the ladder stops
             (also at most `max_quarantined_fraction` of the dataset).
         escalate_after, escalate_window: skips (code bugs, unknown causes) in a row, or
@@ -50,6 +57,8 @@ class RecoveryConfig:
     backoff: float = 0.5
     backoff_fast: float = 0.1
     fast_within: int = 10
+    clip_max_norm: float | None = USUAL_MAX_NORM
+    clip_band: float = CLIP_BAND
     clip_multiplier: float = 1.0
     max_quarantined: int = 1000
     max_quarantined_fraction: float = 0.1
@@ -65,6 +74,10 @@ class RecoveryConfig:
             raise ValueError(f"snapshot_overhead={self.snapshot_overhead}: a share of training time, e.g. 0.02")
         if self.snapshot_keep < 1:
             raise ValueError(f"snapshot_keep={self.snapshot_keep}: keep at least one snapshot")
+        if self.clip_max_norm is not None and not self.clip_max_norm > 0.0:
+            raise ValueError(f"clip_max_norm={self.clip_max_norm}: a gradient norm above 0, e.g. 1.0")
+        if not self.clip_band >= 1.0:
+            raise ValueError(f"clip_band={self.clip_band}: a factor of 1 or more, e.g. 10")
         if not (0.0 < self.backoff < 1.0 and 0.0 < self.backoff_fast < 1.0):
             raise ValueError(f"backoff={self.backoff}, backoff_fast={self.backoff_fast}: "
                              "choose factors between 0 and 1, e.g. 0.5 and 0.1")

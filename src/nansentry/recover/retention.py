@@ -12,7 +12,9 @@
   norm within `SPIKE` x the state's own typical values. A state taken during the first
   steps of a blow-up, or one the run already failed from again, is passed over. When the
   run got worse before it failed (an older healthy state's typical loss is under `BETTER`
-  x the newest's), the lowest-loss state is the target instead.
+  x the newest's), the lowest-loss state is the target instead. When clipping is turned on
+  against exploding gradients, the oldest state no worse than the run's loss now is the
+  target: the unclipped steps since then bought nothing and may have done harm.
 """
 
 from __future__ import annotations
@@ -96,12 +98,21 @@ def healthy_after(state: Any, records: Sequence[Any], event_step: int) -> bool:
     return True
 
 
-def pick(states: Sequence[Any], records: Sequence[Any], event_step: int) -> Any | None:
+def pick(states: Sequence[Any], records: Sequence[Any], event_step: int,
+         no_worse_than: float | None = None) -> Any | None:
     """The newest state with a healthy future, or an older healthy one whose typical loss was
-    under BETTER x its (the run got worse before it failed); else the oldest there is."""
+    under BETTER x its (the run got worse before it failed); else the oldest there is.
+
+    With `no_worse_than` (the run's typical loss now): the oldest healthy state whose typical
+    loss was not above it, when there is one: the run made no progress since that state, so
+    going back there loses nothing."""
     healthy = [s for s in states if healthy_after(s, records, event_step)]
     if not healthy:
         return states[0] if states else None
+    if no_worse_than is not None:
+        free = [s for s in healthy if _loss(s) <= abs(no_worse_than)]
+        if free:
+            return free[0]
     newest, lowest = healthy[-1], min(healthy, key=_loss)
     return lowest if _loss(lowest) < BETTER * _loss(newest) else newest
 

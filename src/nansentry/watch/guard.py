@@ -43,6 +43,9 @@ class Guard:
         snapshot_every, snapshot_keep, snapshot_max_mb: good states kept for rollback
             under recover="auto" (CPU copies; None: as often as 2% of training time
             allows; cost in docs/recovery.md).
+        clip_max_norm: under recover="auto", the gradient-clip threshold to start from
+            when clipping is turned on (kept within 10x of the run's median healthy
+            gradient norm); None: that median itself.
 
     The guard's own recovery state (quarantine, clip threshold, LR factor, counters)
     goes into the user's checkpoint with `state_dict()` / `load_state_dict()`.
@@ -62,6 +65,7 @@ class Guard:
         snapshot_every: int | None = None,
         snapshot_keep: int = 5,
         snapshot_max_mb: float | None = None,
+        clip_max_norm: float | None = 1.0,
     ) -> None:
         if isinstance(optimizer, torch.optim.Optimizer):
             optimizers: list[torch.optim.Optimizer] | None = [optimizer]
@@ -74,7 +78,7 @@ class Guard:
             strict=strict,
             max_skips_in_row=max_skips_in_row,
             recovery=RecoveryConfig(snapshot_every=snapshot_every, snapshot_keep=snapshot_keep,
-                                    snapshot_max_mb=snapshot_max_mb,
+                                    snapshot_max_mb=snapshot_max_mb, clip_max_norm=clip_max_norm,
                                     quarantine_file=Path(quarantine) if quarantine else None),
         )
         self._session = Session(options, model, optimizers).start()
