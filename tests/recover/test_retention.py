@@ -61,6 +61,19 @@ def test_pick_returns_to_where_the_loss_was_much_lower():
     assert pick([old, mid, new], recs, event_step=30) is new
 
 
+def test_pick_compares_negative_losses_by_sign():
+    """A negative NLL: -18 is the lower loss, not the larger magnitude's opposite."""
+    old, new = _state(0), _state(20)
+    old.ref_loss, new.ref_loss = -30.0, -14.0
+    recs = [_rec(s, loss=-14.0) for s in range(30)]
+    assert pick([old, new], recs, event_step=30) is old  # much lower than the newest: -30 < -14 - 7
+    old.ref_loss = -18.0
+    assert pick([old, new], recs, event_step=30) is new  # lower, but not by half of |-14|
+    assert pick([old, new], recs, event_step=30, no_worse_than=-16.0) is old
+    old.ref_loss = -12.0
+    assert pick([old, new], recs, event_step=30, no_worse_than=-16.0) is new  # nothing that low
+
+
 def test_pick_goes_back_to_the_oldest_state_with_no_progress_since():
     """Clipping turned on against exploding gradients: the unclipped steps since the oldest
     state whose loss the run never got below bought nothing, so that state is the target."""

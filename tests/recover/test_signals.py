@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace as NS
 
-from nansentry.recover.signals import cliff, diverging, exploding, improved, is_good
+from nansentry.recover.signals import above, cliff, diverging, exploding, improved, is_good
 
 
 def _recs(losses, norms):
@@ -39,6 +39,17 @@ def test_is_good_flags_spikes_in_loss_or_norm():
     assert not is_good(_recs([5.0], [1.0])[0], hist)
     assert not is_good(_recs([1.0], [5.0])[0], hist)
     assert not is_good(_recs([float("nan")], [1.0])[0], hist)
+
+
+def test_above_reads_a_negative_loss_on_its_own_scale():
+    """A Poisson NLL without its constant sits near -14: -14.9 is better, not 10x above."""
+    assert above(11.0, 1.0, 10.0) and not above(9.0, 1.0, 10.0)  # positive: value > factor x ref
+    assert not above(-14.9, -14.5, 10.0) and not above(-1.0, -14.5, 10.0)
+    assert above(1160.0, -13.95, 50.0) and not above(500.0, -13.95, 50.0)
+    neg = _recs([v - 16.0 for v in NOISY], [1.0] * len(NOISY))
+    assert is_good(_recs([-15.0], [1.0])[0], neg) and not is_good(_recs([60.0], [1.0])[0], neg)
+    assert not diverging(neg + _recs([-13.0, -12.5, -12.0], [1.0] * 3))
+    assert diverging(neg + _recs([-13.0, 40.0, 900.0], [1.0] * 3))
 
 
 def test_improved_tells_a_run_that_learned_from_one_that_only_got_worse():

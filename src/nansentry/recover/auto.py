@@ -26,7 +26,8 @@ from nansentry.recover.ladder import CODE_BUGS, DIVERGENCE, Evidence, Plan
 from nansentry.recover.quarantine import Quarantine
 from nansentry.recover.retention import Cadence, pick
 from nansentry.recover.rollback import GoodState, StateStore
-from nansentry.recover.signals import DIVERGED, RECENT, alive, cliff, diverging, exploding, improved, is_good
+from nansentry.recover.signals import (DIVERGED, RECENT, above, alive, cliff, diverging, exploding, improved,
+                                      is_good)
 from nansentry.recover.state import Counters, RecoveryState
 
 CLIMB = 50.0  # a loss this far above its median, rising, with the gradient norm up too: diverging while finite
@@ -108,7 +109,7 @@ class AutoRecovery:
             self._ref_loss = None  # budget spent: the next non-finite step stops the run
             return False
         at_good = loss_under(engine, list(zip(good.targets, good.tensors)))
-        if at_good is None or not record.loss > DIVERGED * at_good:
+        if at_good is None or not above(record.loss, at_good, DIVERGED):
             return False  # the batch is hard under the good weights too (or cannot be re-run): not the weights
         why += f"; the good state of step {good.step} gives this batch {at_good:.4g}: the weights diverged"
         engine.hide_grads(opt, _params(opt))  # hide the grads: the engine skips this update
@@ -135,13 +136,13 @@ class AutoRecovery:
             return None
         ref = self._ref_loss
         if ref is not None:
-            if not loss > DIVERGED * ref:
+            if not above(loss, ref, DIVERGED):
                 return None
             if self._clip_cures:
                 # clipping on against exploding gradients bounds the updates: a jump that falls
                 # back within PERSIST steps heals itself (not so when clipping came with a divergence)
                 prev = alive(engine.trace.tail(PERSIST)[:-1], self._since)
-                if len(prev) < PERSIST - 1 or any(not p.loss > DIVERGED * ref for p in prev):
+                if len(prev) < PERSIST - 1 or any(not above(p.loss, ref, DIVERGED) for p in prev):
                     return None
             return f"loss {loss:.4g} is over {DIVERGED:g}x the good state's typical {ref:.4g}"
         past = alive(engine.trace.tail(RECENT + 1)[:-1], self._since)
@@ -151,7 +152,7 @@ class AutoRecovery:
         norms = [r.grad_norm for r in past if r.grad_norm is not None and math.isfinite(r.grad_norm)]
         base, base_norm = statistics.median(losses), statistics.median(norms) if norms else None
         rising = losses[-2] < losses[-1] < loss and past[-1].step == record.step - 1
-        if (rising and base_norm and loss > CLIMB * abs(base) + 1e-12 and norm > CLIMB_NORM * base_norm):
+        if (rising and base_norm and above(loss, base, CLIMB) and norm > CLIMB_NORM * base_norm):
             return (f"loss {loss:.4g} is over {CLIMB:g}x its median {base:.4g} and rising, gradient norm "
                     f"{norm:.4g} (median {base_norm:.4g})")
         return None

@@ -23,6 +23,8 @@ import math
 import statistics
 from typing import Any, Sequence
 
+from nansentry.recover.signals import above
+
 CONFIRM = 3  # healthy steps after a state before it is trusted as a rollback target
 SPIKE = 4.0  # a loss or gradient norm above SPIKE x the state's typical value is not healthy
 BETTER = 0.5  # an older state is preferred when its typical loss was under half the newest's
@@ -89,7 +91,7 @@ def healthy_after(state: Any, records: Sequence[Any], event_step: int) -> bool:
     for r in after:
         if r.nonfinite or r.loss is None or not math.isfinite(r.loss):
             return False
-        if state.ref_loss is not None and abs(r.loss) > SPIKE * abs(state.ref_loss) + 1e-12:
+        if state.ref_loss is not None and above(r.loss, state.ref_loss, SPIKE):
             return False
         norm = r.grad_norm
         if norm is not None and (not math.isfinite(norm)
@@ -110,13 +112,14 @@ def pick(states: Sequence[Any], records: Sequence[Any], event_step: int,
     if not healthy:
         return states[0] if states else None
     if no_worse_than is not None:
-        free = [s for s in healthy if _loss(s) <= abs(no_worse_than)]
+        free = [s for s in healthy if _loss(s) <= no_worse_than]
         if free:
             return free[0]
     newest, lowest = healthy[-1], min(healthy, key=_loss)
-    return lowest if _loss(lowest) < BETTER * _loss(newest) else newest
+    # "under half" on the loss's own scale (a negative NLL counts too): newest - lowest > |newest| / 2
+    return lowest if _loss(newest) - _loss(lowest) > (1.0 - BETTER) * abs(_loss(newest)) else newest
 
 
 def _loss(state: Any) -> float:
     v = state.ref_loss
-    return abs(v) if v is not None and math.isfinite(v) else math.inf
+    return v if v is not None and math.isfinite(v) else math.inf

@@ -19,6 +19,14 @@ EXPLODED = 100.0  # gradient norm this far above its early median: exploding gra
 DIVERGED = 10.0  # a loss above DIVERGED x the good state's typical loss: the run is diverging
 
 
+def above(value: float, ref: float, factor: float) -> bool:
+    """`value` is more than `factor` x `ref`, read on the loss's own scale: `value - ref` exceeds
+    `(factor - 1) x |ref|`. The same as `value > factor x ref` for a positive ref, and still
+    right for a loss that is negative (a Poisson or Gaussian NLL without its constant, a
+    policy-gradient surrogate), where `-14.9 > 10 x -14.5` would call a better loss a blow-up."""
+    return value - ref > (factor - 1.0) * abs(ref) + 1e-12
+
+
 def is_good(record: Any, history: list[Any]) -> bool:
     """A healthy step, and neither its loss nor its gradient norm a spike."""
     for key in ("loss", "grad_norm"):
@@ -29,7 +37,7 @@ def is_good(record: Any, history: list[Any]) -> bool:
             return False
         past = [getattr(r, key) for r in history if not r.nonfinite and getattr(r, key) is not None]
         past = [p for p in past if math.isfinite(p)]
-        if len(past) >= 3 and abs(v) > SPIKE * abs(statistics.median(past)) + 1e-12:
+        if len(past) >= 3 and above(v, statistics.median(past), SPIKE):
             return False
     return True
 
@@ -46,7 +54,7 @@ def diverging(records: list[Any]) -> bool:
     if len(losses) < 4:
         return False
     past, recent = losses[:-3], losses[-3:]
-    return max(recent) > DIVERGED * abs(statistics.median(past)) + 1e-12
+    return above(max(recent), statistics.median(past), DIVERGED)
 
 
 def cliff(records: list[Any]) -> bool:
