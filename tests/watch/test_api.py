@@ -168,6 +168,40 @@ def test_nonfinite_inputs_without_dataloader_are_data_phase(tmp_path, monkeypatc
     assert rep["bad_samples"] == [] and rep["batch_positions"] == [3]
 
 
+@pytest.mark.parametrize("probe_steps", [10, 0], ids=["inputs-probed", "inputs-checked-on-failure"])
+def test_nonfinite_inputs_the_model_made_itself_are_not_data(tmp_path, monkeypatch, probe_steps):
+    """A rollout feeds the model's own output back in: an overflow in the user's code between
+    two calls reaches the next call's input, but the data never held it."""
+    from nansentry.watch import engine
+
+    monkeypatch.setattr(engine, "OUTPUT_PROBE_STEPS", probe_steps)
+    step = 3
+    model = nn.Linear(4, 4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, _ = make_data()
+    with pytest.raises(nansentry.NonFiniteError):
+        with nansentry.Guard(model, opt, json=tmp_path / "r.json"):
+            for i in range(8):
+                state = x[(i * 8) % 64:(i * 8) % 64 + 8]
+                for _ in range(3):  # the "simulator" between calls: overflows at `step`
+                    state = state + model(state) * (1e38 if i == step else 1.0)
+                loss = state.pow(2).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+    rep = json.loads((tmp_path / "r.json").read_text())
+    first = rep["first_nonfinite"]
+    # ops in the user's code after a model call count as its loss code: "loss", not "data"
+    assert (first["step"], first["phase"], first["op"]) == (step, "loss", "mul")
+    assert first["line"] == _line_of("1e38 if i == step")
+    assert rep["diagnosis"]["root_cause"] != "dirty_data"
+
+
+def _line_of(text: str) -> int:
+    lines = open(__file__, encoding="utf-8").read().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line and "_line_of" not in line)
+
+
 def test_an_internal_error_steps_aside_and_says_so(tmp_path, monkeypatch, capsys):
     """The guard's own bug must not kill training, nor claim the unwatched steps were healthy."""
     from nansentry.watch.engine import Engine

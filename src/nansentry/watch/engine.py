@@ -255,7 +255,14 @@ class Engine:
         return rec, phase
 
     def _inputs_nonfinite(self) -> bool:
-        ins = [t for c in self.snapshot.root_calls for t in iter_float_tensors((c.args, c.kwargs))]
+        """Did a model input hold NaN/Inf that the model's own computation did not make?
+
+        An input with a `grad_fn` was computed in this step from the parameters (a rollout
+        feeding the policy's output back in, a decoder fed its own samples): a non-finite
+        value there was made by the forward pass in the user's code, not brought by the data.
+        """
+        ins = [t for c in self.snapshot.root_calls for t in iter_float_tensors((c.args, c.kwargs))
+               if t.grad_fn is None]
         return any(has_nonfinite(ins))
 
     def _outputs_nonfinite(self) -> bool:
