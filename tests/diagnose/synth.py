@@ -381,6 +381,15 @@ def exp_after_divergence() -> Case:
     return Case("learning_rate_too_high", c.records, Finding(step=15, phase="loss", op=ev, reproduced=True), c.run)
 
 
+def pow_after_divergence() -> Case:
+    """A square overflowed because a rollout's state (negative, -4e27) had grown for steps: the
+    step size, not a power that overflows on its own (the magnitude, not the signed max, counts)."""
+    c = lr_too_high()
+    ev = op("pow", "loss", code="cost = cost + 0.01 * om ** 2", module=None,
+            inputs=(stats(min=-3.9e27, max=-2.7e24, absmax=3.9e27, n_negative=640),), out=POS_INF)
+    return Case("learning_rate_too_high", c.records, Finding(step=15, phase="loss", op=ev, reproduced=True), c.run)
+
+
 def sqrt_where_leak() -> Case:
     """NaN gradient through the unselected branch of where(x > 0, sqrt(x), 0)."""
     ev = op("sqrt", "backward", grad_op="SqrtBackward0", code="y = torch.where(x > 0, torch.sqrt(x), 0.0)",
@@ -410,5 +419,6 @@ def lr_same_trace_unit_data() -> Case:
     return Case("learning_rate_too_high", recs, f)
 
 
-CASES.update({f.__name__: f for f in (log_zero_after_divergence, exp_after_divergence, sqrt_where_leak,
+CASES.update({f.__name__: f for f in (log_zero_after_divergence, exp_after_divergence, pow_after_divergence,
+                                      sqrt_where_leak,
                                       rnn_grads_huge_from_start, lr_same_trace_unit_data)})

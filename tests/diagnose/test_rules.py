@@ -132,6 +132,9 @@ def test_constant_lr_suggests_a_smaller_one() -> None:
     d = diagnose(*_args("lr_too_high"))
     m = re.search(r"from 0\.5 to about ([0-9.e-]+)", d.fixes[0].detail)
     assert m and float(m.group(1)) < 0.5 / 3
+    # the diverging steps' update ratios (0.3) come from the overshoot, not the step size:
+    # the healthy steps' ratio (1e-3) says a tenth, not a thousandth
+    assert float(m.group(1)) == pytest.approx(0.05)
 
 
 def test_adam_eps_zero_fix() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from nansentry.diagnose.edge import adam_eps
 from nansentry.diagnose.fmt import num
 from nansentry.diagnose.lines import keep, trace_line, where
-from nansentry.diagnose.ops import EDGE_OPS, POW_OPS, max_input
+from nansentry.diagnose.ops import EDGE_OPS, POW_OPS, max_abs_input
 from nansentry.diagnose.overflow import is_half_op
 from nansentry.diagnose.rule import Context, Verdict, fix
 from nansentry.diagnose.signals import Signals
@@ -43,7 +43,7 @@ def plain_overflow(ctx: Context) -> bool:
         return False
     name = ctx.op_name
     if name in POW_OPS:
-        hi = max_input(op)
+        hi = max_abs_input(op)
         return hi is not None and hi > 1e6
     return name not in EDGE_OPS
 
@@ -166,13 +166,14 @@ def _lr_fixes(s: Signals) -> tuple:
                     f"cap the learning rate (or the warmup peak) there, or a bit lower")
     elif s.lr_last is not None:
         target = s.lr_last / 10
-        if s.update_ratio_max and s.update_ratio_max > 0:
-            target = s.lr_last * min(1 / 3, max(1e-3, 1e-3 / s.update_ratio_max))
+        ratio = s.update_ratio_calm  # the blow-up's own update (~1) would always say lr / 1000
+        if ratio and ratio > 0:
+            target = s.lr_last * min(1 / 10, max(1e-3, 1e-3 / ratio))
         first = fix("lower the learning rate", f"from {num(s.lr_last)} to about {num(target, 1)} and raise it "
                     "only while the loss keeps falling")
     else:
         first = fix("lower the learning rate", "divide it by 10 and raise it only while the loss keeps falling")
-    clip = f"max_norm={num(3 * s.grad_median)}" if s.grad_median else "max_norm=1.0"
+    clip = f"max_norm={num(clip_norm(s.grad_median))}" if s.grad_median else f"max_norm={USUAL_MAX_NORM:g}"
     return (first,
             fix("add warmup", "ramp the learning rate up over the first few hundred steps"),
             fix("clip gradients", f"`torch.nn.utils.clip_grad_norm_(model.parameters(), {clip})` limits a single "

@@ -99,7 +99,14 @@ def output_has(op: OpEvidence, kind: str) -> bool:
 
 
 def max_input(op: OpEvidence) -> float | None:
+    """The largest input value, signed: what `exp` overflows on (exp of -1e30 is 0, not inf)."""
     vals = [s.max for s in op.inputs if s.max is not None]
+    return max(vals) if vals else None
+
+
+def max_abs_input(op: OpEvidence) -> float | None:
+    """The largest input magnitude: what `pow` overflows on ((-4e27) ** 2 is inf)."""
+    vals = [s.absmax for s in op.inputs if s.absmax is not None]
     return max(vals) if vals else None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from nansentry.diagnose import code as src
 from nansentry.diagnose.fmt import code_of, num, place, stats_line
 from nansentry.diagnose.lines import keep, samples, trace_line, where
-from nansentry.diagnose.ops import EDGE_OPS, EXP_LIMIT, EXP_OPS, FP16_MAX, POW_OPS, first_input, inputs_finite, is_half, max_input, op_dtype, output_has
+from nansentry.diagnose.ops import EDGE_OPS, EXP_LIMIT, EXP_OPS, FP16_MAX, POW_OPS, first_input, inputs_finite, is_half, max_abs_input, max_input, op_dtype, output_has
 from nansentry.diagnose.rule import Context, Verdict, fix
 from nansentry.records import Fix
 
@@ -52,6 +52,7 @@ def check_exp_overflow(ctx: Context) -> Verdict | None:
         else:
             return None
     elif name in POW_OPS and output_has(op, "inf") and inputs_finite(op) and not is_half(dtype):
+        hi = max_abs_input(op)
         x = first_input(op)
         if x is not None and x.n_zero and not (hi and hi > 1e18):
             return None  # 0 ** negative is a division by zero (NS203)

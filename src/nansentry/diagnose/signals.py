@@ -44,6 +44,7 @@ class Signals:
     param_ratio: float | None = None  # last / first parameter norm
     param_jump: float | None = None  # largest step-to-step parameter norm ratio
     update_ratio_max: float | None = None
+    update_ratio_calm: float | None = None  # median update-to-weight ratio before the loss's final rise
     lr_last: float | None = None
     lr_stable: float | None = None  # largest lr seen while the loss still fell
     lr_varied: bool = False
@@ -88,7 +89,7 @@ def read_signals(records: Sequence[StepRecord], finding: Finding | None, run: Ru
     kw: dict = dict(fail_step=fail, has_event=has_event, n_pre=len(pre))
     kw.update(_loss_signals(losses))
     kw.update(_grad_signals(grads, fail))
-    kw.update(_param_signals(upto))
+    kw.update(_param_signals(upto, kw.get("rise_start")))
     kw.update(_lr_signals(upto, kw.get("rise_start")))
     kw.update(_data_signals(pre, at, recs))
     kw.update(_depth_signals(recs, run))
@@ -127,7 +128,7 @@ def _grad_signals(grads: list[tuple[int, float]], fail: int | None) -> dict:
                 grad_orders=orders, grad_climb_steps=climb)
 
 
-def _param_signals(upto: list[StepRecord]) -> dict:
+def _param_signals(upto: list[StepRecord], rise_start: int | None) -> dict:
     ps = [r.param_norm for r in upto if _ok(r.param_norm) and r.param_norm > 0]  # type: ignore[operator]
     us = [r.update_ratio for r in upto if _ok(r.update_ratio)]
     out: dict = {}
@@ -136,6 +137,10 @@ def _param_signals(upto: list[StepRecord]) -> dict:
         out["param_jump"] = max(b / a for a, b in zip(ps, ps[1:]))
     if us:
         out["update_ratio_max"] = max(us)  # type: ignore[type-var]
+    # the step size's own ratio, before the overshoot compounded (the blow-up's update is ~1)
+    calm = [r.update_ratio for r in upto if _ok(r.update_ratio) and (rise_start is None or r.step < rise_start)]
+    if calm:
+        out["update_ratio_calm"] = statistics.median(calm)  # type: ignore[type-var]
     return out
 
 
