@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace as NS
 
-from nansentry.recover.signals import above, cliff, diverging, exploding, improved, is_good
+from nansentry.recover.signals import above, cliff, diverging, exploding, improved, is_good, norm_led
 
 
 def _recs(losses, norms):
@@ -58,3 +58,15 @@ def test_improved_tells_a_run_that_learned_from_one_that_only_got_worse():
     assert improved(_recs(learning, [1.0] * 30))
     assert not improved(_recs(worse, [1.0] * 30))
     assert improved(_recs(worse[:9], [1.0] * 9)), "too little history: not claimed to be stalled"
+
+
+def test_a_blow_up_the_gradient_led_is_norm_led():
+    """The unrolled distillation run: a 280x gradient under a calm loss (0.59 -> 0.78), then
+    the loss followed over three steps; a climb of loss and norm together is not norm-led."""
+    led = _recs(NOISY + [1.3, 1.6, 40.0, 5e15], [1.0] * len(NOISY) + [280.0, 5.6, 44.0, 3.8e18])
+    assert norm_led(led) and exploding(led) and diverging(led) and not cliff(led)
+    together = _recs(NOISY + [3.0, 9.0, 27.0, 81.0], [1.0] * len(NOISY) + [2.0, 4.0, 8.0, 16.0])
+    assert not norm_led(together)
+    loss_first = _recs(NOISY + [30.0, 900.0], [1.0] * len(NOISY) + [300.0, 1e5])  # the loss jumped with it
+    assert not norm_led(loss_first)
+    assert not norm_led(_recs(NOISY, [1.0] * len(NOISY)))  # healthy to the end

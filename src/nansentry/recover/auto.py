@@ -27,7 +27,7 @@ from nansentry.recover.quarantine import Quarantine
 from nansentry.recover.retention import Cadence, pick
 from nansentry.recover.rollback import GoodState, StateStore
 from nansentry.recover.signals import (DIVERGED, RECENT, above, alive, cliff, diverging, exploding, improved,
-                                      is_good)
+                                      is_good, norm_led)
 from nansentry.recover.state import Counters, RecoveryState
 
 CLIMB = 50.0  # a loss this far above its median, rising, with the gradient norm up too: diverging while finite
@@ -184,9 +184,11 @@ class AutoRecovery:
         healthy = alive(engine.trace.records(), self._since)
         if root_cause == "fp16_overflow" and not _has_fp16(engine):
             root_cause = "unknown"  # no float16 in this run: the rule's guess does not apply
-        if root_cause not in ("dirty_data",) and exploding(healthy) and (not diverging(healthy) or cliff(healthy)):
-            # the trace shows it: norms climbed while the loss did not, or both jumped in one
-            # step from a healthy one (a cliff in the loss surface, not a run diverging step by step)
+        if root_cause not in ("dirty_data",) and exploding(healthy) and (
+                not diverging(healthy) or cliff(healthy) or norm_led(healthy)):
+            # the trace shows it: norms climbed while the loss did not, both jumped in one step
+            # from a healthy one (a cliff in the loss surface, not a run diverging step by step),
+            # or the blow-up began with a 100x gradient under a calm loss (the loss followed)
             root_cause = "exploding_gradients"
         return Evidence(
             step=step, phase=phase, root_cause=root_cause, bad_samples=fresh, applied=applied,

@@ -4,7 +4,8 @@ Records carry `step`, `loss`, `grad_norm`, `skipped`, `nonfinite`. The shapes to
 a healthy step (no spike against the recent median), a run diverging (its last losses far
 above its earlier median), exploding gradients (the norm far above its early median), and
 a cliff (loss and norm jumped in one step from a healthy one, rather than climbing step
-by step, as a step size too large makes them).
+by step, as a step size too large makes them), and a norm-led blow-up (the gradient jumped
+first, under a calm loss, and the loss followed).
 """
 
 from __future__ import annotations
@@ -63,6 +64,23 @@ def cliff(records: list[Any]) -> bool:
     if len(records) < 6:
         return False
     return is_good(records[-2], records[-2 - RECENT:-2])
+
+
+def norm_led(records: list[Any]) -> bool:
+    """The blow-up began with the gradient: at the first step of the final unhealthy stretch
+    the norm jumped EXPLODED x above its recent median while the loss was still within SPIKE x
+    its own (a step size too large makes the loss and the norm climb together)."""
+    onset = len(records)
+    while onset > 1 and not is_good(records[onset - 1], records[max(0, onset - 1 - RECENT):onset - 1]):
+        onset -= 1
+    if onset >= len(records):
+        return False  # the last record is healthy: no blow-up under way
+    r, hist = records[onset], records[max(0, onset - RECENT):onset]
+    norms = [h.grad_norm for h in hist if h.grad_norm is not None and math.isfinite(h.grad_norm)]
+    losses = [h.loss for h in hist if h.loss is not None and math.isfinite(h.loss)]
+    if len(norms) < 5 or len(losses) < 5 or r.grad_norm is None or r.loss is None:
+        return False
+    return r.grad_norm > EXPLODED * statistics.median(norms) and not above(r.loss, statistics.median(losses), SPIKE)
 
 
 def improved(records: list[Any], first: int = 5) -> bool:
