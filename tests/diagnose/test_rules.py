@@ -137,6 +137,15 @@ def test_constant_lr_suggests_a_smaller_one() -> None:
     assert float(m.group(1)) == pytest.approx(0.05)
 
 
+def test_lr_fix_clips_at_the_same_max_norm_as_the_exploding_rule() -> None:
+    """NS210's clip and NS209's follow one rule (`clip_norm`), the one `--recover auto` applies."""
+    case = CASES["lr_too_high"]()
+    d = diagnose(case.records, case.finding, case.run)
+    s = read_signals(case.records, case.finding, case.run)
+    clip = next(f for f in d.fixes if f.action == "clip gradients")
+    assert f"max_norm={num(clip_norm(s.grad_median))})" in clip.detail
+
+
 def test_adam_eps_zero_fix() -> None:
     d = diagnose(*_args("adam_eps_zero"))
     assert "eps=1e-8" in d.fixes[0].detail
