@@ -52,14 +52,19 @@ def scripts() -> list[tuple[Path, str]]:
     return out
 
 
-def row(path: Path, kind: str) -> dict:
-    py = sys.executable
-    cli = str(Path(py).with_name("nansentry"))
-    rc_clean, out_clean, _ = run([py, str(path), "--clean"])
+def run_auto(path: Path) -> tuple[int, str, dict, float]:
+    """`nansentry run --recover auto PATH`: exit status, output, JSON report ({} if none), seconds."""
+    cli = str(Path(sys.executable).with_name("nansentry"))
     with tempfile.TemporaryDirectory() as d:
         js = Path(d) / "r.json"
         rc, out, secs = run([cli, "run", "--recover", "auto", "--json", str(js), str(path)])
         rep = json.loads(js.read_text()) if js.exists() else {}
+    return rc, out, rep, secs
+
+
+def row(path: Path, kind: str) -> dict:
+    rc_clean, out_clean, _ = run([sys.executable, str(path), "--clean"])
+    rc, out, rep, secs = run_auto(path)
     clean, got = final_loss(out_clean), final_loss(out)
     # a ratio compares positive losses only: a surrogate loss (REINFORCE) can be negative
     ratio = got / clean if clean and clean > 0 and got is not None and math.isfinite(got) else float("nan")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _zoo_table import ROOT, final_loss, row, run  # noqa: E402
+from _zoo_table import ROOT, final_loss, row, run, run_auto  # noqa: E402
 
 FAST = ["dirty_data_mlp_nan_features", "exploding_gradients_irnn_heading_curriculum"]
 
@@ -87,13 +85,9 @@ def test_blow_up_the_gradient_led_is_read_as_exploding_gradients():
 def _first_event(name: str) -> set[str]:
     """The actions of the run's first event (a later one depends on the measured snapshot
     cadence, so on the machine's load)."""
-    with tempfile.TemporaryDirectory() as d:
-        js = Path(d) / "r.json"
-        cli = str(Path(sys.executable).with_name("nansentry"))
-        rc, out, _ = run([cli, "run", "--recover", "auto", "--json", str(js),
-                          str(ROOT / "tests" / "recover" / f"{name}.py")])
-        assert rc == 0 and math.isfinite(final_loss(out)), out[-2000:]
-        events = json.loads(js.read_text())["interventions"]
+    rc, out, rep, _ = run_auto(ROOT / "tests" / "recover" / f"{name}.py")
+    assert rc == 0 and math.isfinite(final_loss(out)), out[-2000:]
+    events = rep["interventions"]
     return {i["action"] for i in events if i["step"] == events[0]["step"]}
 
 
@@ -101,14 +95,11 @@ HEALTHY = ["healthy_loss_spike_recovers", "healthy_gradscaler_fp16_autocast", "h
 
 
 @pytest.mark.parametrize("name", HEALTHY)
-def test_healthy_scenario_gets_no_intervention(name, tmp_path):
+def test_healthy_scenario_gets_no_intervention(name):
     """`--recover auto` acts on evidence only: a healthy run (a one-step loss spike, GradScaler's
     own overflow skips) is left alone, and its final loss is the plain run's."""
     path = ROOT / "tests" / "scenarios" / f"{name}.py"
-    js = tmp_path / "r.json"
-    rc, out, _ = run([str(Path(sys.executable).with_name("nansentry")), "run", "--recover", "auto",
-                      "--json", str(js), str(path)])
-    rep = json.loads(js.read_text())
+    rc, out, rep, _ = run_auto(path)
     assert rc == 0 and rep["status"] == "healthy" and rep["interventions"] == [], out
     rc_plain, out_plain, _ = run([sys.executable, str(path)])
     assert rc_plain == 0 and final_loss(out) == final_loss(out_plain)
