@@ -7,6 +7,9 @@ same round (paired ratios resist load that drifts during the run).
 
     python benchmarks/overhead.py [--rounds 7] [--steps 30] [--device cpu|cuda] [--big] [--auto]
 
+The third model draws its batches from a DataLoader and prepares them in the loop, the
+path where the guard also records the loop's own ops on each batch (docs/forensics.md).
+
 `--auto` adds `recover="auto"` (the recovery ladder: good-state snapshots at the automatic
 cadence, the finite divergence check). Each timed block starts a new guard, so its first
 snapshot and the one-time `gc` scan for schedulers fall inside the block: use enough
@@ -66,6 +69,39 @@ def small_transformer(big: bool = False) -> tuple[nn.Module, Callable, Callable]
     return model, lambda: (idx, idx.roll(1, dims=1)), loss_fn
 
 
+class Streamed:
+    """Batches drawn from a DataLoader every step, then prepared by the loop's own code
+    (inputs standardised, vote counts turned into target distributions): the path where
+    the guard also records the loop's ops on each batch."""
+
+    def __init__(self, n: int = 8192, features: int = 64, classes: int = 10, batch: int = 256) -> None:
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(n, features, generator=g)
+        votes = torch.randint(0, 5, (n, classes), generator=g).float() + 1.0
+        self.loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, votes), batch_size=batch,
+                                                  shuffle=True, drop_last=True)
+        self.it = iter(self.loader)
+
+    def __call__(self, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+        try:
+            x, votes = next(self.it)
+        except StopIteration:
+            self.it = iter(self.loader)
+            x, votes = next(self.it)
+        x, votes = x.to(device), votes.to(device)
+        x = (x - x.mean(0)) / (x.std(0) + 1e-5)
+        return x, votes / votes.sum(1, keepdim=True)
+
+
+def loader_mlp() -> tuple[nn.Module, Streamed, Callable]:
+    model = nn.Sequential(nn.Linear(64, 512), nn.GELU(), nn.Linear(512, 512), nn.GELU(), nn.Linear(512, 10))
+
+    def soft_ce(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return -(target * nn.functional.log_softmax(out, dim=1)).sum(1).mean()
+
+    return model, Streamed(), soft_ce
+
+
 @contextlib.contextmanager
 def quiet_guard(*args: object, **kwargs: object) -> Iterator[None]:
     """A Guard whose end-of-run summary line is not printed (one per timed block)."""
@@ -98,11 +134,15 @@ def mode_context(mode: str, model: nn.Module, opt: torch.optim.Optimizer) -> Ite
 
 
 def time_steps(model, opt, batch, loss_fn, steps: int, device: str) -> float:
-    x, y = (t.to(device) for t in batch())
+    streamed = isinstance(batch, Streamed)
+    if not streamed:
+        x, y = (t.to(device) for t in batch())
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     sync()
     t0 = time.perf_counter()
     for _ in range(steps):
+        if streamed:
+            x, y = batch(device)
         loss = loss_fn(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -145,17 +185,19 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--big", action="store_true", help="also a ~100M-parameter transformer")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
-    ap.add_argument("--only", choices=("cnn", "transformer"), help="one model only")
+    ap.add_argument("--only", choices=("cnn", "transformer", "loader"), help="one model only")
     ap.add_argument("--auto", action="store_true", help="also the guard with recover='auto'")
     args = ap.parse_args()
     modes = MODES[:2] + ("guard auto (API)",) + MODES[2:] if args.auto else MODES
     if args.threads:
         torch.set_num_threads(args.threads)
     rows = ["| model | mode | ms/step (median) | vs bare (median of paired rounds) |", "|---|---|---|---|"]
-    if args.only != "transformer":
+    if args.only in (None, "cnn"):
         rows += bench("small CNN", small_cnn, args.rounds, args.steps, args.device, modes)
-    if args.only != "cnn":
+    if args.only in (None, "transformer"):
         rows += bench("small transformer", small_transformer, args.rounds, args.steps, args.device, modes)
+    if args.only in (None, "loader"):
+        rows += bench("MLP fed by a DataLoader", loader_mlp, args.rounds, args.steps, args.device, modes)
     if args.big:
         rows += bench("transformer", lambda: small_transformer(big=True), args.rounds, max(5, args.steps // 4),
                       args.device, modes)

@@ -48,7 +48,8 @@ def _investigate(engine: Any, step: int, phase: str, detail: Any) -> Finding:
                        notes=("no root forward call seen in this step: nothing to replay",))
     tracer = Tracer()
     t0 = time.perf_counter()
-    rep = replay_step(engine, snap, tracer)
+    before = phase if phase in ("forward", "loss") else "loss"
+    rep = replay_step(engine, snap, tracer, before_phase=before)
     t_replay = time.perf_counter() - t0
     ev = tracer.first
     notes = [rep.note] if rep.note else []
@@ -58,7 +59,10 @@ def _investigate(engine: Any, step: int, phase: str, detail: Any) -> Finding:
                          "reproduce (non-determinism, state outside the step, or hardware); op not identified")
             return Finding(step=step, phase=phase, reproduced=False, notes=tuple(notes))
         return Finding(step=step, phase=phase, reproduced=None, notes=tuple(notes))
-    if ev.phase != phase:
+    if rep.before_model:
+        notes.append("the training loop made it from the finite batch before the model ran (its own code, "
+                     "not a module or the loss)")
+    elif ev.phase != phase:
         notes.append(f"the step check saw the first non-finite value in {phase}; the replay found "
                      f"it was produced earlier, in {ev.phase}")
     samples, positions, note = locate_samples(engine, snap, ev.op, ev.phase, budget_s=max(BUDGET * t_replay, BUDGET_FLOOR_S))

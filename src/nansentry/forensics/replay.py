@@ -1,9 +1,10 @@
 """Exact replay of the failing step under the tracer: forward, loss, backward.
 
 Called from the optimizer pre-hook, so the parameters are still the ones the step
-used. Each root forward is re-run with its saved arguments, RNG state (same dropout
-masks), grad mode and autocast state; the loss ops recorded by `watch.window` are
-re-executed on the replayed tensors; backward goes through `torch.autograd.grad`
+used. The training loop's ops on the batch before the model (recorded by `watch.window`)
+are re-executed first, random draws as drawn; each root forward is re-run with its saved
+arguments, RNG state (same dropout masks), grad mode and autocast state; the loss ops
+recorded by `watch.window` are re-executed on the replayed tensors; backward goes through `torch.autograd.grad`
 into fresh tensors. Nothing the user sees changes: module buffers (BatchNorm
 running stats), RNG state and `.grad` are as before, and the engine's own hooks,
 which fire during the replay, write into a scratch snapshot.
@@ -118,13 +119,17 @@ class Replay:
     tracer: Tracer
     phases: list[str] = field(default_factory=list)
     complete: bool = False  # forward, loss and backward all re-ran
+    before_model: bool = False  # the producer is one of the loop's ops on the batch, before the model
     note: str | None = None
     losses: list[torch.Tensor] = field(default_factory=list)  # the replayed tensors backward was called on
 
 
 def replay_step(engine: Any, snap: StepSnapshot, tracer: Tracer, subset: Subset | None = None,
-                backward: bool = True) -> Replay:
-    """Re-run the step's root forwards, loss ops and backward under `tracer`; stop at a producer."""
+                backward: bool = True, before_phase: str = "loss") -> Replay:
+    """Re-run the step's root forwards, loss ops and backward under `tracer`; stop at a producer.
+
+    The loop's ops before the model are traced as `before_phase`: the phase the step check
+    first saw the value in (the forward when they made the model's input, else the loss)."""
     rep = Replay(tracer)
     modules = [c.module for c in snap.root_calls]
     segments: list[Segment] = list(snap.loss_ops or [])
@@ -135,13 +140,21 @@ def replay_step(engine: Any, snap: StepSnapshot, tracer: Tracer, subset: Subset 
     outputs: dict[int, list[torch.Tensor]] = {}
     results: dict[int, list[torch.Tensor]] = {}
     with quarantine(engine, modules), stack:
-        for ci, call in enumerate(snap.root_calls):
-            tracer.call_index = ci  # its loss ops and backward below count as this call's too
-            _replay_call(call, ci, subset, segments, tracer, outputs, results)
-            rep.phases.append("forward")
-            if tracer.first is not None:
-                return rep
+        for ci, call in enumerate([None, *snap.root_calls], start=-1):
+            tracer.call_index = max(ci, 0)  # its loss ops and backward below count as this call's too
+            if call is not None:
+                _replay_call(call, ci, subset, segments, tracer, outputs, results)
+                rep.phases.append("forward")
+                if tracer.first is not None:
+                    return rep
             for seg in (s for s in segments if s.call == ci):
+                if seg.before_model:
+                    tracer.phase, tracer.call_index = before_phase, ci + 1  # the next call's batch
+                    _replay_segment(seg, tracer, outputs, results, subset)
+                    if tracer.first is not None:
+                        rep.before_model = True
+                        return rep
+                    continue
                 if seg.truncated:
                     rep.note = "the loss code ran more than the recorded ops: loss and backward not replayed"
                     return rep
@@ -192,8 +205,12 @@ def _replay_segment(seg: Segment, tracer: Tracer, outputs: dict[int, list[torch.
     def resolve(a: Any) -> Any:
         return _resolve(a, outputs, results, subset)
 
-    tracer.phase = "loss"
+    if not seg.before_model:
+        tracer.phase = "loss"
     for k, op in enumerate(seg.ops, start=seg.start):
+        if op.drawn is not None:  # a random draw: as the step drew it
+            results[k] = [subset.take(t) if subset is not None else t for t in op.drawn]
+            continue
         args, kwargs = tree_unflatten([resolve(a) for a in op.flat], op.spec)
         if subset is not None:
             args, kwargs = subset.sizes(op, args, kwargs)

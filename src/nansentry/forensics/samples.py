@@ -21,6 +21,7 @@ from torch.utils._pytree import tree_flatten
 from nansentry.forensics.replay import Subset, replay_step
 from nansentry.forensics.tracer import Tracer
 from nansentry.watch.snapshot import BatchRef, StepSnapshot
+from nansentry.watch.window import Out, Ref
 
 MAX_REPLAYS = 64  # bound on subset replays (bisection needs ~2 log2(B) per bad sample)
 # Replays the search always gets, whatever the clock says: enough to bisect a batch of 256
@@ -39,7 +40,7 @@ def batch_size(snap: StepSnapshot) -> int | None:
     loss module called on its output, whose flattened arguments would outvote the batch)."""
     dims: Counter[int] = Counter()
     for call in snap.root_calls:
-        if call.arg_refs is not None:
+        if _on_model_output(call, snap):
             continue
         for t in tree_flatten((call.args, call.kwargs))[0]:
             if isinstance(t, torch.Tensor) and t.dim() > 0:
@@ -47,6 +48,15 @@ def batch_size(snap: StepSnapshot) -> int | None:
     if not dims:
         return None
     return dims.most_common(1)[0][0]
+
+
+def _on_model_output(call: Any, snap: StepSnapshot) -> bool:
+    """The call takes what an earlier root call or loss op made (a loss module on the
+    model's output), not only the batch and the loop's preparation of it."""
+    if call.arg_refs is None:
+        return False
+    before = {seg.start + k for seg in snap.loss_ops or [] if seg.before_model for k in range(len(seg.ops))}
+    return any(isinstance(a, Out) or (isinstance(a, Ref) and a.op not in before) for a in call.arg_refs)
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -95,7 +105,7 @@ class _Search:
         tracer = Tracer()
         try:
             replay_step(self.engine, self.snap, tracer, Subset(positions, self.size) if positions else None,
-                        backward=self.phase == "backward")
+                        backward=self.phase == "backward", before_phase=self.phase)
         except Exception:  # noqa: BLE001 - e.g. BatchNorm on one sample: not reproduced
             return 0.0
         f = tracer.first

@@ -82,6 +82,8 @@ class Engine:
         self.snapshot.batches.append(BatchRef(batch, indices, len(tensors)))
         if self.options.check_data and tensors:
             self.probes.add("batch", device_minmax(tensors))
+        if self.window is not None:
+            self.window.open_batch()  # forensics: the loop's own ops on the batch
 
     # ---- forward ----------------------------------------------------------------
     def capture_rng(self) -> tuple[torch.Tensor, list[torch.Tensor] | None]:

@@ -3,7 +3,10 @@
 Those few lines (the loss) are the user's own code, which forensics cannot call
 again, so they are recorded as they run: a `TorchDispatchMode` entered when a root
 forward ends with grad enabled and left at `backward()`, at the next root forward and
-at the optimizer step. Each aten op is kept as (func, argument template, user
+at the optimizer step. The training loop's own ops on a fresh DataLoader batch before
+the model sees it (targets normalised in the loop, inputs scaled) are recorded the same
+way, from the batch's arrival to the next root forward (at most MAX_BEFORE_OPS): a 0/0
+there shows in the loss or forward, yet no module or loss op produced it. Each aten op is kept as (func, argument template, user
 source line); tensors in the template are placeholders for the outputs of earlier
 ops or of the step's root forwards, so a replay can substitute re-computed tensors.
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
+import threading
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +32,7 @@ from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatc
 from torch.utils._pytree import tree_flatten
 
 MAX_OPS = 256  # ops recorded per step; a loss is usually < 30
+MAX_BEFORE_OPS = 32  # of which the training loop's own ops on a batch before the model (own budget)
 
 
 # ---- where in the user's code ---------------------------------------------------
@@ -99,14 +104,16 @@ class LossOp:
     spec: Any  # pytree spec to rebuild (args, kwargs)
     n_out: int
     site: tuple[str, int] | None
+    drawn: list[torch.Tensor] | None = None  # a random op's outputs before the model: replayed as drawn
 
 
 @dataclass
 class Segment:
     """The ops recorded after root call `call`, until the window closed."""
 
-    call: int
+    call: int  # -1: before the step's first root call
     start: int  # index of its first op in the step's op list
+    before_model: bool = False  # the training loop's ops on a fresh batch, until the next root call
     ops: list[LossOp] = field(default_factory=list)
     backward: list[Any] | None = None  # what was passed to backward() (Ref/Out/tensor)
     truncated: bool = False
@@ -149,7 +156,8 @@ class LossWindow:
         self._ids: dict[int, tuple[weakref.ref, Any]] = {}  # id(tensor) -> (ref, Ref | Out)
         self._snap: Any = None
         self._segment: Segment | None = None
-        self._count = 0
+        self._count = 0  # ops recorded this step
+        self._before = 0  # of which before the model
         self._leaked: list[_Mode] = []
 
     def _known(self, t: torch.Tensor) -> Any:
@@ -161,18 +169,43 @@ class LossWindow:
     def _remember(self, t: torch.Tensor, ph: Any) -> None:
         self._ids[id(t)] = (weakref.ref(t), ph)
 
+    def _can_record(self) -> bool:
+        e = self.engine
+        if e.stopped or not torch.is_grad_enabled():
+            return False
+        if torch._C._len_torch_dispatch_stack() > 0 or torch.compiler.is_compiling():
+            return False  # another mode (or a replay) owns the stack: never interleave with it
+        snap = e.snapshot
+        if snap is not self._snap or snap.loss_ops is None:  # a new step
+            self._snap, self._ids, self._count, self._before = snap, {}, 0, 0
+            snap.loss_ops = []
+        return True
+
+    def _start(self, seg: Segment) -> None:
+        self._segment = seg
+        self._snap.loss_ops.append(seg)
+        if self._count - self._before >= MAX_OPS or (seg.before_model and self._before >= MAX_BEFORE_OPS):
+            seg.truncated = True
+            return
+        self._mode = _Mode(self)
+        self._mode.__enter__()
+
+    def open_batch(self) -> None:
+        """A DataLoader batch arrived (main thread, training): record the loop's ops on it
+        until the next root forward. Not while a loss window is open (a batch fetched
+        before backward belongs to the next step's code)."""
+        if self._segment is not None or threading.current_thread() is not threading.main_thread():
+            return
+        if not self._can_record():
+            return
+        self._start(Segment(len(self._snap.root_calls) - 1, self._count, before_model=True))
+
     def open(self, call: Any, output: Any) -> None:
         """A root forward ended: start recording (only if nothing else is on the mode stack)."""
         self.close()
-        e = self.engine
-        if e.stopped or call is None or not torch.is_grad_enabled():
+        if call is None or not self._can_record():
             return
-        if torch._C._len_torch_dispatch_stack() > 0 or torch.compiler.is_compiling():
-            return  # another mode (or a replay) owns the stack: never interleave with it
-        snap = e.snapshot
-        if snap is not self._snap or snap.loss_ops is None:  # a new step
-            self._snap, self._ids, self._count = snap, {}, 0
-            snap.loss_ops = []
+        snap = self._snap
         ci = len(snap.root_calls) - 1
         flat = tree_flatten((call.args, call.kwargs))[0]
         refs = [self._known(a) if isinstance(a, torch.Tensor) else None for a in flat]
@@ -180,19 +213,16 @@ class LossWindow:
             call.arg_refs = [r if r is not None else a for r, a in zip(refs, flat)]
         for j, t in enumerate(flat_tensors(output)):
             self._remember(t, Out(ci, j))
-        self._segment = Segment(ci, self._count, call_site=user_site(2))
-        snap.loss_ops.append(self._segment)
-        if self._count >= MAX_OPS:
-            self._segment.truncated = True
-            return
-        self._mode = _Mode(self)
-        self._mode.__enter__()
+        self._start(Segment(ci, self._count, call_site=user_site(2)))
 
     def record(self, func: Any, args: tuple, kwargs: dict, out: Any) -> None:
         seg = self._segment
         if seg is None or seg.truncated:
             return
-        if self._count >= MAX_OPS:
+        if seg.before_model and self._before >= MAX_BEFORE_OPS:
+            seg.truncated = True  # what was recorded still replays; later tensors count as given
+            return
+        if self._count - self._before >= MAX_OPS:
             seg.truncated = True
             return
         flat, spec = tree_flatten((args, kwargs))
@@ -205,7 +235,12 @@ class LossWindow:
         k = self._count
         for j, o in enumerate(outs):
             self._remember(o, Ref(k, j))
-        seg.ops.append(LossOp(func, flat, spec, len(outs), user_site(3)))
+        op = LossOp(func, flat, spec, len(outs), user_site(3))
+        if seg.before_model:
+            self._before += 1
+            if torch.Tag.nondeterministic_seeded in func.tags:
+                op.drawn = outs  # augmentation noise: a replay must see the same draw
+        seg.ops.append(op)
         self._count += 1
 
     def close(self, backward: tuple | None = None) -> None:
