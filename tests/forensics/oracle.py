@@ -21,8 +21,9 @@ COUNTER = {"n": 0}
 FILE = str(Path(__file__).resolve())
 
 
-def line_of(name: str) -> int:
-    src = inspect.getsource(inspect.getmodule(line_of)).splitlines()  # type: ignore[arg-type]
+def line_of(name: str, module: Any = None) -> int:
+    """The line of `module` (default: this one) that ends with `# AT:name`."""
+    src = inspect.getsource(module or inspect.getmodule(line_of)).splitlines()  # type: ignore[arg-type]
     hits = [i for i, s in enumerate(src, 1) if s.rstrip().endswith(f"# AT:{name}")]
     assert len(hits) == 1, name
     return hits[0]
