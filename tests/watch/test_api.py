@@ -224,3 +224,28 @@ def test_an_internal_error_steps_aside_and_says_so(tmp_path, monkeypatch, capsys
     assert "internal error, the guard steps aside: TypeError: a bug in the guard" in err
     last = err.strip().splitlines()[-1]
     assert "stepped aside" in last and "not watched" in last and "healthy" not in last
+
+
+@pytest.mark.parametrize("inner", [False, True], ids=["root-raises", "submodule-raises"])
+def test_a_forward_that_raises_leaves_the_global_guard_watching(tmp_path, capsys, inner):
+    """A forward that raises (the user catches it: an OOM retry, a bad batch skipped) ends the
+    call for the guard too. torch calls a global always-called hook without its kwargs on that
+    path; that once made the guard step aside and miss every later NaN."""
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = make_data()
+    model.poison_at = 4
+    with pytest.raises(nansentry.NonFiniteError):
+        with nansentry.Guard(json=tmp_path / "r.json"):
+            for i in range(6):
+                if i == 1:
+                    with pytest.raises(RuntimeError):
+                        (model.body if inner else model)(x[:8, :3])  # wrong width: the Linear raises
+                loss = nn.functional.mse_loss(model(x[i * 8:i * 8 + 8]), y[i * 8:i * 8 + 8])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+    assert "internal error" not in capsys.readouterr().err
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep.get("guard_error") is None
+    assert (rep["first_nonfinite"]["step"], rep["first_nonfinite"]["phase"]) == (4, "forward")

@@ -106,8 +106,11 @@ class _Search:
         try:
             replay_step(self.engine, self.snap, tracer, Subset(positions, self.size) if positions else None,
                         backward=self.phase == "backward", before_phase=self.phase)
-        except Exception:  # noqa: BLE001 - e.g. BatchNorm on one sample: not reproduced
-            return 0.0
+        except Exception:  # noqa: BLE001 - e.g. BatchNorm on one sample in training mode
+            if tracer.first is None:
+                return 0.0  # it failed before the producer: not reproduced
+            # it failed after the producer had already made its value (a set pooled to 0/0,
+            # then BatchNorm refused a batch of one): the failure was seen
         f = tracer.first
         if f is None or f.phase != self.phase or f.op != self.op or f.output is None:
             return 0.0

@@ -92,8 +92,15 @@ class Installation:
                 rng.append(e.capture_rng())
             e.depth += 1
 
-        def post(module: torch.nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+        def post(module: torch.nn.Module, args: tuple, *rest: Any) -> None:
+            # (kwargs, output); when the forward raised, torch calls a global always-called
+            # hook with (output) alone (torch 2.13): the call only ends, no root call recorded
             e.depth = max(0, e.depth - 1)
+            if len(rest) != 2:
+                if e.depth == 0 and rng:
+                    rng.pop()
+                return
+            kwargs, output = rest
             if e.depth == 0 and rng:
                 call = e.on_root_forward(module, args, kwargs, rng.pop())
                 e.on_root_output(call, output)
