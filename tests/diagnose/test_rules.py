@@ -185,3 +185,17 @@ def test_strong_alternative_adds_a_fallback_fix() -> None:
 def _args(name: str):  # type: ignore[no-untyped-def]
     c = CASES[name]()
     return c.records, c.finding, c.run
+
+
+def test_dirty_rows_without_dataset_indices_are_filtered_not_quarantined() -> None:
+    """An IterableDataset gives batch positions only: quarantine by index cannot work there."""
+    import dataclasses
+
+    c = CASES["nan_in_batch"]()
+    f = dataclasses.replace(c.finding, bad_samples=(), batch_positions=(16, 17))
+    d = diagnose(c.records, f, c.run)
+    titles = [fx.action for fx in d.fixes]
+    assert d.root_cause == "dirty_data" and "filter the stream" in titles
+    assert "quarantine while training" not in titles
+    d = diagnose(*_args("nan_in_batch"))
+    assert "quarantine while training" in [fx.action for fx in d.fixes]

@@ -52,6 +52,18 @@ def test_code_bug_skip_says_it_is_not_a_fix():
     assert "not a fix" in plan.reasons[0]
 
 
+def test_samples_without_dataset_indices_are_skipped_and_the_reason_says_why():
+    """An IterableDataset's batches (or hand-made ones) have positions but no indices to quarantine by."""
+    plan = decide(Evidence(step=5, phase="data", root_cause="dirty_data", positions=(16, 17), **GOOD), CFG)
+    assert kinds(plan) == "skip"
+    assert "[16, 17]" in plan.reasons[0] and "cannot be quarantined" in plan.reasons[0]
+    plan = decide(Evidence(step=5, phase="forward", root_cause="division_by_zero", positions=(4,), **GOOD), CFG)
+    assert "cannot be quarantined" in plan.reasons[0] and "not a fix" in plan.reasons[0]
+    plan = decide(Evidence(step=5, phase="data", root_cause="dirty_data", bad_samples=(3,), positions=(1,), **GOOD),
+                  CFG)
+    assert plan.quarantine == (3,)
+
+
 def test_clip_for_exploding_gradients_and_a_too_large_step_only():
     assert decide(Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", **GOOD), CFG).clip
     assert not decide(Evidence(step=5, phase="loss", root_cause="learning_rate_too_high", clipping=True, **GOOD),

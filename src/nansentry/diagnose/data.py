@@ -44,10 +44,16 @@ def check_dirty_data(ctx: Context) -> Verdict | None:
     if f is not None and f.label_out_of_range:
         fixes.append(fix("fix the label range", "check the label mapping and that the last layer's out_features "
                          "equals the number of classes"))
-    fixes += [fix("validate at load time", "check `torch.isfinite(x).all()` in `Dataset.__getitem__` (or the "
-                  "preprocessing) and reject or repair bad records"),
-              fix("quarantine while training", "run with `nansentry run --recover auto` to skip and quarantine the "
-                  "offending samples")]
+    fixes.append(fix("validate at load time", "check `torch.isfinite(x).all()` in `Dataset.__getitem__` (or the "
+                     "preprocessing) and reject or repair bad records"))
+    if f is not None and f.batch_positions and not bad:
+        # positions without dataset indices: an IterableDataset or batches made by hand
+        fixes.append(fix("filter the stream", "the batches carry no dataset indices (an `IterableDataset`, or "
+                         "batches made by hand), so the samples cannot be quarantined by index: drop non-finite "
+                         "rows where the stream is made (the dataset's `__iter__`)"))
+    else:
+        fixes.append(fix("quarantine while training", "run with `nansentry run --recover auto` to skip and "
+                         "quarantine the offending samples"))
     summary = f"The data is bad: {what}" + (f" (samples {fold(bad, 4)})" if bad else "")
     return Verdict(conf, summary, ev, tuple(fixes))
 

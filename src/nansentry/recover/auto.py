@@ -175,7 +175,7 @@ class AutoRecovery:
 
     # ---- at a non-finite step ----------------------------------------------------
     def evidence(self, engine: Any, step: int, phase: str, root_cause: str, bad_samples: list[int],
-                 applied: bool, skippable: bool, in_row: int) -> Evidence:
+                 applied: bool, skippable: bool, in_row: int, positions: tuple[int, ...] = ()) -> Evidence:
         total = self.quarantine.dataset_len
         room = self.cfg.max_quarantined
         if total:
@@ -191,7 +191,8 @@ class AutoRecovery:
             # or the blow-up began with a 100x gradient under a calm loss (the loss followed)
             root_cause = "exploding_gradients"
         return Evidence(
-            step=step, phase=phase, root_cause=root_cause, bad_samples=fresh, applied=applied,
+            step=step, phase=phase, root_cause=root_cause, bad_samples=fresh, positions=tuple(positions),
+            applied=applied,
             skippable=skippable, in_row=in_row, has_good_state=self.store.latest is not None,
             soon_after_rollback=self.counters.rollbacks > 0 and step - self._since <= 2 * self.cfg.escalate_window,
             in_window=1 + sum(1 for r in engine.trace.tail(self.cfg.escalate_window)

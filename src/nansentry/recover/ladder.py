@@ -32,6 +32,7 @@ class Evidence:
     phase: str
     root_cause: str = "unknown"
     bad_samples: tuple[int, ...] = ()
+    positions: tuple[int, ...] = ()  # batch positions that alone produce it, when no dataset index is known
     applied: bool = False  # the update already happened (optimizer phase): skipping is too late
     skippable: bool = True  # False when the step cannot be held back (already skipped by a GradScaler)
     in_row: int = 1  # non-finite steps in a row, this one included
@@ -85,6 +86,10 @@ def decide(ev: Evidence, cfg: RecoveryConfig) -> Plan:
             return _roll_back(ev, cfg, skip=True)
     why = ("skipping keeps the run alive but is not a fix" if ev.root_cause in CODE_BUGS
            else "non-finite step skipped")
+    if ev.positions and not ev.bad_samples:
+        why = (f"batch positions {list(ev.positions)} alone produce it, but the batch carries no dataset "
+               f"indices (an IterableDataset or batches made by hand): they cannot be quarantined"
+               + ("; skipping keeps the run alive but is not a fix" if ev.root_cause in CODE_BUGS else ""))
     return Plan(skip=ev.skippable, reasons=(why,))
 
 

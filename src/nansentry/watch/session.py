@@ -109,7 +109,8 @@ class Session:
         cause = diagnosis.root_cause if diagnosis is not None else "unknown"
         applied = phase == "optimizer"  # the update already wrote the non-finite parameters
         ev = rec.evidence(engine, step, phase, cause, list(finding.bad_samples), applied,
-                          skippable=detail is not None and not applied, in_row=self._skips_in_row)
+                          skippable=detail is not None and not applied, in_row=self._skips_in_row,
+                          positions=tuple(finding.batch_positions))
         plan = decide(ev, rec.cfg)
         if plan.stop is None and self._skips_in_row > self.options.max_skips_in_row:
             plan = type(plan)(stop=f"{self._skips_in_row} non-finite steps in a row: recovery no longer helps")
