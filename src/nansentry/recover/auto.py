@@ -192,8 +192,7 @@ class AutoRecovery:
             root_cause = "exploding_gradients"
         return Evidence(
             step=step, phase=phase, root_cause=root_cause, bad_samples=fresh, positions=tuple(positions),
-            applied=applied,
-            skippable=skippable, in_row=in_row, has_good_state=self.store.latest is not None,
+            applied=applied, skippable=skippable, in_row=in_row, has_good_state=self.store.latest is not None,
             soon_after_rollback=self.counters.rollbacks > 0 and step - self._since <= 2 * self.cfg.escalate_window,
             in_window=1 + sum(1 for r in engine.trace.tail(self.cfg.escalate_window)
                               if r.nonfinite and self._since < r.step < step),

@@ -89,7 +89,7 @@ def decide(ev: Evidence, cfg: RecoveryConfig) -> Plan:
     if ev.positions and not ev.bad_samples:
         why = (f"batch positions {list(ev.positions)} alone produce it, but the batch carries no dataset "
                f"indices (an IterableDataset or batches made by hand): they cannot be quarantined"
-               + ("; skipping keeps the run alive but is not a fix" if ev.root_cause in CODE_BUGS else ""))
+               + (f"; {why}" if ev.root_cause in CODE_BUGS else ""))
     return Plan(skip=ev.skippable, reasons=(why,))
 
 
