@@ -96,6 +96,13 @@ def log_degenerate_samples() -> Case:
     return Case("log_of_zero", *_at(40, ev, bad_samples=(137, 555)))
 
 
+def log_data_zero() -> Case:
+    """The log of a quantity of the data (no gradient flows through it): a zero length of stay."""
+    ev = op("log", "forward", code="log_daily = log_charges - torch.log(los)",
+            inputs=(stats(n_zero=1, min=0.0, max=13.0, requires_grad=False),), out=stats("output", n_neginf=1))
+    return Case("log_of_zero", *_at(24, ev, bad_samples=(2888,)))
+
+
 def log_negative() -> Case:
     ev = op("log", "loss", code="ll = torch.log(var_hat)", inputs=(stats(n_negative=4, min=-0.02, max=2.0),),
             out=NAN_OUT)
@@ -339,7 +346,7 @@ def unknown_trace_only() -> Case:
     return Case("unknown", tuple(healthy(80) + [failing(80, "backward")]), None)
 
 
-CASES = {f.__name__: f for f in (
+CASES = {f.__name__: f for f in (log_data_zero, 
     log_softmax_zero, log_lost_epsilon, log_degenerate_samples, log_negative, sqrt_negative, acos_beyond_one,
     pow_negative_base, div_zero_norm, softmax_fully_masked, adam_eps_zero, all_ignored_targets, sqrt_grad_at_zero,
     sqrt_grad_node_inputs, acos_grad_at_one, norm_grad_at_zero, div_grad_tiny_denominator, exp_naive_softmax, fp16_matmul,

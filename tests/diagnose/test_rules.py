@@ -81,18 +81,31 @@ def test_evidence_carries_numbers_and_fixes_exist(name: str) -> None:
     assert all(a.root_cause != d.root_cause and a.root_cause in ROOT_CAUSES for a in d.alternatives)
 
 
-LOG_CASES = [n for n in CASES if CASES[n]().cause == "log_of_zero"]
+LOG_CASES = [n for n in CASES if CASES[n]().cause == "log_of_zero" and n != "log_data_zero"]
 
 
 @pytest.mark.parametrize("name", LOG_CASES)
 def test_never_clamps_the_input_of_log(name: str) -> None:
-    """Seed 003: clamping p before log fakes the loss; no fix may suggest it."""
+    """Seed 003: clamping p before log fakes the loss; no fix may suggest it (where a gradient
+    flows through p: `log_data_zero` below is the log of a data quantity)."""
     case = CASES[name]()
     d = diagnose(case.records, case.finding, case.run)
     text = " ".join(f"{f.action} {f.detail}" for f in d.fixes).lower()
     assert "clamp" not in text and "clip_by_value" not in text
     assert not re.search(r"log\([^)]*\+\s*1e-", text)
     assert not re.search(r"log\([^)]*\b(?:max|maximum)\(", text)
+
+
+def test_log_of_a_data_zero_is_not_called_a_probability() -> None:
+    """heldout15's GAN: `log(length_of_stay)` with a same-day stay (0 nights). No gradient flows
+    through the input, so "return logits" is no fix; a clamp or log1p costs no signal there."""
+    d = diagnose(*_args("log_data_zero"))
+    assert d.root_cause == "log_of_zero" and "in the data" in d.summary and "probability" in d.summary
+    text = " ".join(f"{f.action} {f.detail}" for f in d.fixes)
+    assert "log1p" in text and "clamp" in text and "logits" not in text
+    assert "check the samples" in text
+    plain = diagnose(*_args("log_degenerate_samples"))  # requires_grad unknown: the probability fixes
+    assert "logits" in " ".join(f.detail for f in plain.fixes)
 
 
 def test_log_fix_points_at_the_users_line() -> None:

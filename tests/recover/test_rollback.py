@@ -110,3 +110,27 @@ def test_memory_bound_and_keep():
     assert [s.step for s in bounded.states] == [18, 19]  # the oldest go first
     tiny = StateStore(keep=2, max_bytes=10)
     assert tiny.save(0, [model], [opt]) is None and tiny.too_big and tiny.latest is None
+
+
+def test_rollback_keeps_a_graph_the_user_still_holds_usable():
+    """A GAN makes `fake = G(z)` before the critic's optimizer step, where a rollback happens,
+    and back-propagates it after: restoring G's weights in place used to bump their autograd
+    version, and the user's `backward()` raised ("modified by an inplace operation")."""
+    store = StateStore(keep=2)
+    undo = store.registry.install()
+    try:
+        torch.manual_seed(0)
+        gen = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 2))
+        opt = torch.optim.SGD(gen.parameters(), lr=0.1)
+        state = store.save(0, [gen], [opt])
+        fake = gen(torch.randn(16, 4))  # a graph that saved the weights
+        with torch.no_grad():
+            for p in gen.parameters():
+                p.add_(1.0)  # the run moved on (the user's own in-place update is before the forward)
+        fake = gen(torch.randn(16, 4))
+        store.restore(state, [opt])
+        fake.pow(2).mean().backward()
+    finally:
+        undo()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in gen.parameters())
+    assert all(torch.equal(live, saved) for live, saved in zip(state.targets, state.tensors))

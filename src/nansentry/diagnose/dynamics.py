@@ -213,7 +213,7 @@ def check_exploding_gradients(ctx: Context) -> Verdict | None:
     conf = min(0.8 if corroborated else TRACE_ONLY_CAP + 0.05, 0.2 + pts)
     clip_at = clip_norm(s.grad_median) if s.grad_median else None
     basis = ("the usual 1.0" if clip_at == USUAL_MAX_NORM else
-             f"the usual 1.0 moved to within {CLIP_BAND:g}x of the median norm seen so far, {num(s.grad_median)}")
+             f"the usual 1.0 moved to within {CLIP_BAND:g}x of the median norm before the climb, {num(s.grad_median)}")
     fixes = [fix("clip gradients", f"clip gradients at {num(clip_at)} ({basis}): "
                  f"`torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm={num(clip_at)})` before "
                  "`optimizer.step()`" if clip_at else "clip gradients with `torch.nn.utils.clip_grad_norm_` before "

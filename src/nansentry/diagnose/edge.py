@@ -94,8 +94,25 @@ def check_log_of_zero(ctx: Context) -> Verdict | None:
     if eps:
         ev.append(f"the epsilon {eps} protects nothing: in float32 1 + {eps} == 1, so `1 - p` is still 0")
     ev.append(samples(ctx))
+    if x is not None and x.requires_grad is False:  # no parameter behind the 0: a quantity of the data
+        ev.append("no gradient flows through the log's input: it is computed from the data alone, so the 0 is "
+                  "a value of the data (a count, a duration, a price), not a probability the model produced")
+        return Verdict(conf, f"`{op.op}` at {place(op)} took the log of an exact 0 in the data (a zero count, "
+                       "length or price), not a model probability", keep(*ev), _data_log_fixes(ctx))
     return Verdict(conf, f"`{op.op}` at {place(op)} took the log of an exact 0: a probability that rounded to 0 "
                    "(saturated softmax/sigmoid or a zero in the data)", keep(*ev), _log_fixes(ctx))
+
+
+def _data_log_fixes(ctx: Context) -> tuple[Fix, ...]:
+    """A log of a data quantity: decide what a 0 means. Clamping is safe here (no gradient to kill)."""
+    at = place(ctx.op)
+    fixes = (fix("decide what a 0 means", f"at {at} use `torch.log1p(x)` for a count that can be 0, or "
+                 "`torch.log(x.clamp(min=m))` with the smallest meaningful value m (one day, one unit): no gradient "
+                 "flows through x, so the clamp costs no learning signal"),)
+    if ctx.finding is not None and (ctx.finding.bad_samples or ctx.finding.batch_positions):
+        fixes += (fix("check the samples", "the listed samples carry the 0; if a 0 is impossible for them, they "
+                      "are dirty: fix or drop them in the dataset"),)
+    return fixes
 
 
 def _log_fixes(ctx: Context) -> tuple[Fix, ...]:

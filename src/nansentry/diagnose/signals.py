@@ -38,7 +38,7 @@ class Signals:
     first_grad: float | None = None
     grad_ref: float | None = None
     grad_peak: float | None = None
-    grad_median: float | None = None
+    grad_median: float | None = None  # of the calm norms, before the first one 10x the reference
     grad_orders: float = 0.0  # log10(peak / reference)
     grad_climb_steps: int = 0  # steps from the first norm > 10x reference to the failure
     param_ratio: float | None = None  # last / first parameter norm
@@ -119,12 +119,14 @@ def _grad_signals(grads: list[tuple[int, float]], fail: int | None) -> dict:
     peak = max(vals)
     orders = math.log10(peak / ref) if ref > 0 and peak > 0 else 0.0
     climb = 0
-    if ref > 0:
-        first_big = next((s for s, v in grads if v > 10 * ref), None)
-        if first_big is not None:
-            end = fail if fail is not None else grads[-1][0]
-            climb = max(end - first_big, 0)
-    return dict(first_grad=vals[0], grad_ref=ref, grad_peak=peak, grad_median=statistics.median(vals),
+    first_big = next((s for s, v in grads if v > 10 * ref), None) if ref > 0 else None
+    if first_big is not None:
+        end = fail if fail is not None else grads[-1][0]
+        climb = max(end - first_big, 0)
+    # the median of the calm norms, before the climb: a run that blew up within a few steps
+    # would otherwise put the blow-up's own norms in it (a clip at 8e6 named for norms of 87)
+    calm = [v for s, v in grads if first_big is None or s < first_big] or vals
+    return dict(first_grad=vals[0], grad_ref=ref, grad_peak=peak, grad_median=statistics.median(calm),
                 grad_orders=orders, grad_climb_steps=climb)
 
 

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import torch
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
+from nansentry.forensics.standins import stand_ins, substitute
 from nansentry.forensics.tracer import ModuleStack, Site, Tracer
 from nansentry.watch.probes import Probes
 from nansentry.watch.snapshot import RootCall, StepSnapshot
@@ -77,18 +78,15 @@ def quarantine(engine: Any, modules: list[torch.nn.Module]) -> Iterator[None]:
     """Run with the user's state protected: RNG, buffers, grad mode, engine records."""
     cpu = torch.get_rng_state()
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
-    buffers = [(b, b.detach().clone()) for m in modules for b in m.buffers()]
     snap, probes, depth = engine.snapshot, engine.probes, engine.depth
     engine.snapshot, engine.probes = StepSnapshot(snap.step), Probes()
     grad = torch.is_grad_enabled()
     try:
-        yield
+        with stand_ins(modules, parameters=False):  # running statistics update copies
+            yield
     finally:
         engine.snapshot, engine.probes, engine.depth = snap, probes, depth
         torch.set_grad_enabled(grad)
-        with torch.no_grad():
-            for b, saved in buffers:
-                b.copy_(saved)
         torch.set_rng_state(cpu)
         if cuda is not None:
             torch.cuda.set_rng_state_all(cuda)
@@ -186,9 +184,9 @@ def _replay_call(call: RootCall, ci: int, subset: Subset | None, segments: list[
         spec = tree_flatten((call.args, call.kwargs))[1]
         args, kwargs = tree_unflatten([_resolve(a, outputs, results, subset) for a in call.arg_refs], spec)
     elif subset is not None:
-        args, kwargs = subset.tree(call.args), subset.tree(call.kwargs)
+        args, kwargs = _cut(subset.tree(call.args)), _cut(subset.tree(call.kwargs))
     else:
-        args, kwargs = call.args, call.kwargs
+        args, kwargs = _cut(call.args), _cut(call.kwargs)
     tracer.phase, tracer.site = "forward", None
     tracer.call_site = next((s.call_site for s in segments if s.call == ci), None)
     tracer.autocast = bool(call.autocast)
@@ -243,8 +241,25 @@ def _resolve(a: Any, outputs: dict[int, list[torch.Tensor]], results: dict[int, 
             raise Unreplayable(f"root call {a.call} has no replayed output {a.index}")
         return outputs[a.call][a.index]
     if isinstance(a, torch.Tensor) and subset is not None and not isinstance(a, torch.nn.Parameter):
-        return subset.take(a)
-    return a
+        return _cut(subset.take(a))
+    return _cut(a)
+
+
+def _cut(tree: Any) -> Any:
+    """Tensors the replay did not make: their stand-ins where forensics put one in place, and
+    cut from the user's autograd graph.
+
+    A model input computed in an earlier step (a GAN's `fake`, made before the generator's
+    own step and fed to the critic again after it) carries a graph the user's `backward()`
+    has already freed: the replayed backward must stop at it, not run into it."""
+    if isinstance(tree, torch.Tensor):
+        tree = substitute(tree)
+        return tree.detach() if tree.grad_fn is not None else tree
+    if isinstance(tree, (list, tuple, dict)):
+        flat, spec = tree_flatten(tree)
+        if any(isinstance(t, torch.Tensor) for t in flat):
+            return tree_unflatten([_cut(t) for t in flat], spec)
+    return tree
 
 
 def _writes_external(op: LossOp) -> Any:

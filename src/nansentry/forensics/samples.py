@@ -19,6 +19,7 @@ import torch
 from torch.utils._pytree import tree_flatten
 
 from nansentry.forensics.replay import Subset, replay_step
+from nansentry.forensics.standins import stand_ins
 from nansentry.forensics.tracer import Tracer
 from nansentry.watch.snapshot import BatchRef, StepSnapshot
 from nansentry.watch.window import Out, Ref
@@ -132,30 +133,25 @@ class _Search:
 
 @contextlib.contextmanager
 def _fresh_parameters(modules: list[torch.nn.Module], seed: int) -> Iterator[None]:
-    """Temporarily re-initialise the modules (seeded), then restore every parameter.
+    """Run with the modules re-initialised (seeded): on stand-ins, the user's tensors untouched.
 
     A degenerate sample (an all-zero vector, a fully masked row, an empty set, a pair
     of identical items) fails whatever the weights; a sample that fails only because
     the weights drifted (saturation, overflow, a negative pre-activation) does not
     fail with fresh ones. Cost: one copy of the parameters, failing step only.
     """
-    # reset_parameters() of BatchNorm also resets its running statistics: save buffers too
-    tensors = {id(t): t for m in modules for t in (*m.parameters(), *m.buffers())}
-    saved = [(t, t.detach().clone()) for t in tensors.values()]
     rng = torch.get_rng_state()
     try:
-        torch.manual_seed(seed)
-        with torch.no_grad():
-            for m in modules:
-                for sub in m.modules():
-                    reset = getattr(sub, "reset_parameters", None)
-                    if callable(reset):
-                        reset()
-        yield
+        with stand_ins(modules):  # reset_parameters() of BatchNorm resets its statistics too
+            torch.manual_seed(seed)
+            with torch.no_grad():
+                for m in modules:
+                    for sub in m.modules():
+                        reset = getattr(sub, "reset_parameters", None)
+                        if callable(reset):
+                            reset()
+            yield
     finally:
-        with torch.no_grad():
-            for p, v in saved:
-                p.copy_(v)
         torch.set_rng_state(rng)
 
 

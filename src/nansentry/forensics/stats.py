@@ -10,6 +10,7 @@ from nansentry.records import TensorStats
 
 def tensor_stats(t: torch.Tensor, name: str = "", limit: torch.dtype | None = None) -> TensorStats:
     """Counts of NaN, +-inf, zeros, negatives, |x| == 1, and values beyond `limit`'s range."""
+    requires_grad = t.requires_grad
     t = t.detach()
     if t.is_complex():
         t = torch.view_as_real(t)
@@ -34,4 +35,5 @@ def tensor_stats(t: torch.Tensor, name: str = "", limit: torch.dtype | None = No
         n_negative=int((vals < 0).sum()),
         n_beyond=n_beyond,
         n_one=int((vals.abs() == 1).sum()),
+        requires_grad=requires_grad,
     )

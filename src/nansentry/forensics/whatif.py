@@ -14,29 +14,24 @@ from typing import Any, Sequence
 import torch
 
 from nansentry.forensics.replay import Unreplayable, replay_step
+from nansentry.forensics.standins import stand_ins
 from nansentry.forensics.tracer import Tracer
 
 
 def loss_under(engine: Any, values: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> float | None:
-    """The step's loss replayed with each live tensor set to its value (then put back).
+    """The step's loss replayed with each live tensor standing in at its value.
 
     inf when the replay itself meets a non-finite value; None when the step cannot be
     replayed (no recorded loss ops, a recorded tensor gone)."""
     snap = engine.snapshot
     if not snap.root_calls or not snap.loss_ops:
         return None
-    saved = [(live, live.detach().clone()) for live, _ in values]
+    modules = list({id(c.module): c.module for c in snap.root_calls}.values())
     try:
-        with torch.no_grad():
-            for live, v in values:
-                live.copy_(v)
-        rep = replay_step(engine, snap, Tracer(), backward=False)
+        with stand_ins(modules, values):  # the user's tensors are never written
+            rep = replay_step(engine, snap, Tracer(), backward=False)
     except Unreplayable:
         return None
-    finally:
-        with torch.no_grad():
-            for live, v in saved:
-                live.copy_(v)
     if rep.tracer.first is not None:
         return math.inf
     if rep.note is not None or not rep.losses:

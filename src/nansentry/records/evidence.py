@@ -34,6 +34,7 @@ class TensorStats:
     n_negative: int = 0
     n_beyond: int = 0
     n_one: int = 0  # |x| == 1 exactly: the edge of acos/asin
+    requires_grad: bool | None = None  # False: computed from the data alone, no gradient flows through it
 
     @property
     def n_nonfinite(self) -> int:

@@ -10,10 +10,13 @@ next training steps re-estimate. One finiteness check per floating buffer: skipp
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Iterable
 
 import torch
 from torch.nn.modules.batchnorm import _NormBase
+
+from nansentry.recover.rollback import keep_version, write_back
 
 
 def heal_buffers(modules: Iterable[torch.nn.Module], state: Any = None) -> str | None:
@@ -30,10 +33,13 @@ def heal_buffers(modules: Iterable[torch.nn.Module], state: Any = None) -> str |
                         continue
                     seen.add(id(b))
                     if id(b) in saved:
-                        b.copy_(saved[id(b)])
+                        write_back(b, saved[id(b)])
                         restored.append(f"{prefix}.{name}" if prefix else name)
                     elif isinstance(mod, _NormBase) and mod.track_running_stats:
-                        mod.reset_running_stats()
+                        with contextlib.ExitStack() as stack:  # eval-mode graphs save these
+                            for t in mod.buffers(recurse=False):
+                                stack.enter_context(keep_version(t))
+                            mod.reset_running_stats()
                         seen.update(id(t) for t in mod.buffers(recurse=False))
                         reset.append(prefix or type(mod).__name__)
                     else:

@@ -11,12 +11,14 @@ and not spikes; which are kept follows `retention.retained`.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import torch
+from torch.autograd.grad_mode import _unsafe_preserve_version_counter
 
 from nansentry.recover.retention import retained
 
@@ -32,6 +34,24 @@ def to_cpu(obj: Any) -> Any:
     if isinstance(obj, tuple):
         return tuple(to_cpu(v) for v in obj)
     return obj
+
+
+def write_back(live: torch.Tensor, saved: torch.Tensor) -> None:
+    """Copy `saved` into the user's tensor in place (the optimizer holds that object), keeping
+    its autograd version counter.
+
+    A graph the user still holds may have saved the tensor: a GAN's generator output is made
+    before the critic's optimizer step, where a rollback happens, and back-propagated after
+    it. A bumped version makes that `backward()` raise and ends the run; kept, the one
+    gradient computed through the older graph uses the restored weights (the step after a
+    rollback, once)."""
+    with torch.no_grad(), keep_version(live):
+        live.copy_(saved)
+
+
+def keep_version(t: torch.Tensor) -> contextlib.AbstractContextManager:
+    """Hide an in-place write from autograd's version check (torch's own context manager)."""
+    return _unsafe_preserve_version_counter(t)
 
 
 def _clone(obj: Any) -> Any:
@@ -206,9 +226,8 @@ class StateStore:
 
     def restore(self, state: GoodState, optimizers: list[torch.optim.Optimizer]) -> None:
         """Put parameters, buffers, optimizer, scheduler and scaler state back as they were."""
-        with torch.no_grad():
-            for live, saved in zip(state.targets, state.tensors):
-                live.copy_(saved)  # copy_ keeps the tensor objects the optimizer holds
+        for live, saved in zip(state.targets, state.tensors):
+            write_back(live, saved)
         for opt, sd in zip(optimizers, state.optimizers):
             opt.load_state_dict(_clone(sd))
         for sched, sd in zip(self.registry.schedulers_of(optimizers), state.schedulers):
