@@ -13,6 +13,7 @@ and then `reproduced` is False.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -55,6 +56,15 @@ def _evidence_notes(name: str, p: torch.Tensor, state: dict[str, Any], group: di
     return notes
 
 
+def needs_closure(opt: torch.optim.Optimizer) -> bool:
+    """Does `opt.step()` require a closure (LBFGS)?"""
+    try:
+        param = inspect.signature(type(opt).step).parameters.get("closure")
+    except (TypeError, ValueError):
+        return False
+    return param is not None and param.default is inspect.Parameter.empty
+
+
 def rerun_update(engine: Any, opt: torch.optim.Optimizer, i: int) -> OpEvidence | None:
     """Re-run parameter i's update on clones under the tracer; the producing op or None."""
     p = _params_of(opt)[i]
@@ -87,6 +97,10 @@ def investigate_update(engine: Any, step: int, opt: torch.optim.Optimizer, bad: 
     notes: list[str] = [f"non-finite after the update: {', '.join(names[:8])}"
                         + (f" and {len(names) - 8} more" if len(names) > 8 else "")]
     found: OpEvidence | None = None
+    if needs_closure(opt):
+        notes.append(f"{type(opt).__name__}.step evaluates the loss itself (a closure, its line search): the "
+                     "update cannot be re-run without the user's closure; op not identified")
+        return Finding(step=step, phase="optimizer", reproduced=None, notes=tuple(notes))
     for i, name in zip(bad[:MAX_PARAMS], names):
         p = params[i]
         notes += _evidence_notes(name, p, opt.state.get(p, {}), _group_of(opt, p))

@@ -133,10 +133,16 @@ class Engine:
 
     # ---- optimizer --------------------------------------------------------------
     def on_step_pre(self, opt: torch.optim.Optimizer) -> None:
+        """Before `opt.step()`: the step's check, then the update goes ahead or is skipped."""
+        if self.begin_update(opt):
+            self.check_update(opt)
+
+    def begin_update(self, opt: torch.optim.Optimizer) -> bool:
+        """Register `opt` as stepping; False once the run was stopped."""
         if self.window is not None:
             self.window.close()  # the loss window ends at the latest here
         if self.stopped:
-            return
+            return False
         if self.lead is None:
             self.lead = opt
         if opt not in self.optimizers:
@@ -145,6 +151,18 @@ class Engine:
         self.snapshot.optimizer = opt
         if opt not in self.snapshot.optimizers:
             self.snapshot.optimizers.append(opt)
+        return True
+
+    def check_update(self, opt: torch.optim.Optimizer) -> None:
+        """The gradients are in: read the step's probes (one sync), raise the event on a
+        non-finite value, skip (hide the gradients) or let the update go ahead.
+
+        For an optimizer that computes its own gradients (`opt.step(closure)`: LBFGS), this
+        runs after the closure's first evaluation, inside the step (`watch/install.py`)."""
+        if self.window is not None:
+            self.window.close()
+        if self.stopped:
+            return
         params = _params_of(opt)
         gidx, grads = grad_tensors(params)
         self.probes.add("grad", norms(grads))

@@ -60,18 +60,43 @@ class Installation:
             self._install_global_modules()
         else:
             self._install_model(self.model)
+        pre, post = self._safe(self._step_pre), self._safe(lambda o, a, k: e.on_step_post(o))
         if self.optimizers is None:
-            self._undo.append(register_optimizer_step_pre_hook(self._safe(lambda o, a, k: e.on_step_pre(o))).remove)
-            self._undo.append(register_optimizer_step_post_hook(self._safe(lambda o, a, k: e.on_step_post(o))).remove)
+            self._undo.append(register_optimizer_step_pre_hook(pre).remove)
+            self._undo.append(register_optimizer_step_post_hook(post).remove)
         else:
             for opt in self.optimizers:
-                self._undo.append(opt.register_step_pre_hook(self._safe(lambda o, a, k: e.on_step_pre(o))).remove)
-                self._undo.append(opt.register_step_post_hook(self._safe(lambda o, a, k: e.on_step_post(o))).remove)
+                self._undo.append(opt.register_step_pre_hook(pre).remove)
+                self._undo.append(opt.register_step_post_hook(post).remove)
         self._undo.append(patch_dataloader(self._safe(e.on_batch)))
         self._patch_backward()
         self._patch_scaler()
         self._patch_clip()
         return self
+
+    def _step_pre(self, opt: torch.optim.Optimizer, args: tuple, kwargs: dict) -> tuple[tuple, dict] | None:
+        """`opt.step(...)` is about to run. With a closure (LBFGS; any optimizer given one) the
+        gradients do not exist yet: the closure is wrapped so the step's check runs after its
+        first evaluation, where hiding the gradients still skips the update (LBFGS stops at a
+        zero gradient; the others leave a parameter without one alone)."""
+        e = self.engine
+        closure, put = _closure_arg(args, kwargs)
+        if closure is None:
+            e.on_step_pre(opt)
+            return None
+        if not e.begin_update(opt):
+            return None
+        check = self._safe(e.check_update)
+        first = [True]
+
+        def guarded_closure() -> Any:
+            out = closure()  # the user's forward and backward: their errors are theirs
+            if first[0]:
+                first[0] = False
+                check(opt)
+            return out
+
+        return put(guarded_closure)
 
     def remove(self) -> None:
         while self._undo:
@@ -183,3 +208,14 @@ class Installation:
 
         for owner in (torch.nn.utils, clip_mod):
             self._patch(owner, "clip_grad_norm_", make)
+
+
+def _closure_arg(args: tuple, kwargs: dict) -> tuple[Callable[[], Any] | None, Callable[[Any], tuple[tuple, dict]]]:
+    """The closure `opt.step` was given (or None) and how to pass another in its place.
+
+    torch hands a step pre-hook the call's own `args`, the optimizer first: `(opt, closure)`."""
+    if len(args) > 1 and callable(args[1]):
+        return args[1], lambda c: ((args[0], c, *args[2:]), kwargs)
+    if callable(kwargs.get("closure")):
+        return kwargs["closure"], lambda c: (args, {**kwargs, "closure": c})
+    return None, lambda c: (args, kwargs)
