@@ -315,6 +315,19 @@ def exploding_trace_only() -> Case:
     return replace(c, finding=None)
 
 
+def exploding_cliff() -> Case:
+    """heldout17's thermal rollout: calm norms ~1.6, one step at 2.6e3 (loss 0.63 -> 19), then
+    the unstable transition overflows in the forward."""
+    recs = [StepRecord(step=i, loss=1.6 * 0.96 ** i, grad_norm=1.6 * (1 + _wiggle(i, 0.2)), param_norm=8.0,
+                       lr=3e-3, batch_absmax=[2.0]) for i in range(26)]
+    recs.append(StepRecord(step=26, loss=19.4, grad_norm=2.63e3, param_norm=8.1, lr=3e-3, batch_absmax=[2.0]))
+    recs.append(failing(27, "forward"))
+    ev = op("mm", "forward", code="h = self.A(h) + self.B(inputs[:, t])", module="A",
+            inputs=(stats(max=3e37, absmax=3e37), stats("weight", max=2.0)), out=POS_INF)
+    return Case("exploding_gradients", tuple(recs), Finding(step=27, phase="forward", op=ev, reproduced=True),
+                RunInfo(optimizers=(ADAM,), modules=("A", "B")))
+
+
 def bad_init_deep() -> Case:
     mods = tuple(f"layers.{k}" for k in range(8))
     r0 = StepRecord(step=0, loss=3.1e6, grad_norm=4.2e7, param_norm=900.0, lr=1e-3, batch_absmax=[2.5],
@@ -352,7 +365,7 @@ CASES = {f.__name__: f for f in (log_data_zero,
     sqrt_grad_node_inputs, acos_grad_at_one, norm_grad_at_zero, div_grad_tiny_denominator, exp_naive_softmax, fp16_matmul,
     fp16_cast_beyond, exp_in_fp16_moderate, nan_in_batch, label_out_of_range, nan_in_batch_trace_only,
     unscaled_pixels, unscaled_prices_trace_only, lr_too_high, lr_warmup_peak, lr_optimizer_overflow,
-    exploding_rnn, exploding_trace_only, bad_init_deep, bad_init_step0_forward, unknown_not_reproduced,
+    exploding_rnn, exploding_trace_only, exploding_cliff, bad_init_deep, bad_init_step0_forward, unknown_not_reproduced,
     unknown_trace_only,
 )}
 

@@ -136,6 +136,14 @@ def test_exploding_fix_clips_at_the_usual_norm_within_the_runs_band() -> None:
     assert clip_norm(3.0) == 1.0 and clip_norm(0.01) == pytest.approx(0.1) and clip_norm(500.0) == 50.0
 
 
+def test_a_one_step_gradient_cliff_is_exploding_gradients() -> None:
+    """A norm 3 orders above a calm run's in one step, then an overflow: the recovery ladder
+    already read it as a cliff (clip, roll back); the diagnosis said `unknown` (heldout17)."""
+    d = diagnose(*_args("exploding_cliff"))
+    assert d.root_cause == "exploding_gradients" and d.confidence >= 0.6
+    assert any("in one step" in e for e in d.evidence) and not any("did not diverge" in e for e in d.evidence)
+
+
 def test_warmup_names_the_largest_stable_step_size() -> None:
     d = diagnose(*_args("lr_warmup_peak"))
     assert "largest stable step size was about 0.003" in d.fixes[0].detail

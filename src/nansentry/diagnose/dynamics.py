@@ -195,6 +195,11 @@ def check_exploding_gradients(ctx: Context) -> Verdict | None:
     if pts:
         ev.append(f"the gradient norm climbed {num(s.grad_orders, 1)} orders of magnitude, from {num(s.grad_ref)} "
                   f"to {num(s.grad_peak)}, over the last {s.grad_climb_steps} steps")
+    elif s.grad_orders >= 2.5 and s.grad_climb_steps <= 2 and s.diverging == 0:
+        pts += 0.35  # a cliff: one huge gradient from a calm run, whose update broke the model
+        ev.append(f"the gradient norm jumped {num(s.grad_orders, 1)} orders of magnitude in one step, from "
+                  f"{num(s.grad_ref)} to {num(s.grad_peak)}, just before the failure; the update it drove made "
+                  "the model unstable (a cliff in the loss surface; the step before it was calm)")
     elif s.first_grad is not None and s.first_grad >= 1e4 and (s.first_loss or 0) < 1e3 and (s.first_output or 0) < 1e3:
         pts += 0.3  # gradients explode through depth/time while the forward stays bounded (tanh RNN)
         ev.append(f"the gradient norm was {num(s.first_grad)} from the start while the loss ({num(s.first_loss)}) "
@@ -203,7 +208,8 @@ def check_exploding_gradients(ctx: Context) -> Verdict | None:
         return None
     if s.diverging < 0.4:
         pts += 0.15
-        ev.append(f"meanwhile the loss did not diverge ({num(s.first_loss)} -> {num(s.last_loss)})")
+        if s.grad_climb_steps > 2:  # a cliff's loss jumps with its norm, in the one step
+            ev.append(f"meanwhile the loss did not diverge ({num(s.first_loss)} -> {num(s.last_loss)})")
     else:
         pts *= 0.4  # loss and gradients grew together: the step size (NS210)
     corroborated = False
