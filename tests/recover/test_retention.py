@@ -57,7 +57,9 @@ def test_pick_returns_to_where_the_loss_was_much_lower():
     old.ref_loss, mid.ref_loss, new.ref_loss = 0.3, 0.9, 1.0
     recs = [_rec(s, loss=1.0) for s in range(30)]
     assert pick([old, mid, new], recs, event_step=30) is old
-    old.ref_loss = 0.6  # not clearly better: keep the progress of the newest
+    old.ref_loss = 0.6  # under 2/3 of it (heldout16's cyclic RMSprop: 2.4 before, 4.3 after its spikes)
+    assert pick([old, mid, new], recs, event_step=30) is old
+    old.ref_loss = 0.7  # not clearly better: keep the progress of the newest
     assert pick([old, mid, new], recs, event_step=30) is new
 
 
@@ -68,7 +70,7 @@ def test_pick_compares_negative_losses_by_sign():
     recs = [_rec(s, loss=-14.0) for s in range(30)]
     assert pick([old, new], recs, event_step=30) is old  # much lower than the newest: -30 < -14 - 7
     old.ref_loss = -18.0
-    assert pick([old, new], recs, event_step=30) is new  # lower, but not by half of |-14|
+    assert pick([old, new], recs, event_step=30) is new  # lower, but not by a third of |-14|
     assert pick([old, new], recs, event_step=30, no_worse_than=-16.0) is old
     old.ref_loss = -12.0
     assert pick([old, new], recs, event_step=30, no_worse_than=-16.0) is new  # nothing that low

@@ -27,7 +27,7 @@ from nansentry.recover.signals import above
 
 CONFIRM = 3  # healthy steps after a state before it is trusted as a rollback target
 SPIKE = 4.0  # a loss or gradient norm above SPIKE x the state's typical value is not healthy
-BETTER = 0.5  # an older state is preferred when its typical loss was under half the newest's
+BETTER = 2 / 3  # an older state is preferred when its typical loss was under 2/3 of the newest's
 MAX_EVERY = 1000  # the cadence never gets sparser than this
 
 
@@ -116,7 +116,7 @@ def pick(states: Sequence[Any], records: Sequence[Any], event_step: int,
         if free:
             return free[0]
     newest, lowest = healthy[-1], min(healthy, key=_loss)
-    # "under half" on the loss's own scale (a negative NLL counts too): newest - lowest > |newest| / 2
+    # "under 2/3" on the loss's own scale (a negative NLL counts too): newest - lowest > |newest| / 3
     return lowest if _loss(newest) - _loss(lowest) > (1.0 - BETTER) * abs(_loss(newest)) else newest
 
 
