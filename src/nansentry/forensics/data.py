@@ -9,7 +9,7 @@ import torch
 from nansentry.forensics.stats import tensor_stats
 from nansentry.records import TensorStats
 from nansentry.watch.snapshot import BatchRef
-from nansentry.watch.tensors import iter_float_tensors
+from nansentry.watch.tensors import named_float_tensors
 
 
 def locate_bad_samples(batches: list[BatchRef]) -> tuple[list[int], list[int], list[TensorStats]]:
@@ -24,13 +24,14 @@ def locate_bad_samples(batches: list[BatchRef]) -> tuple[list[int], list[int], l
     stats: list[TensorStats] = []
     offset = 0
     for bi, ref in enumerate(batches):
-        tensors = list(iter_float_tensors(ref.batch))
+        named = list(named_float_tensors(ref.batch, f"batch {bi}: batch" if len(batches) > 1 else "batch"))
+        tensors = [t for _, t in named]
         n = len(ref.indices) if ref.indices is not None else _batch_len(tensors)
-        for ti, t in enumerate(tensors):
+        for name, t in named:
             bad = ~torch.isfinite(t.detach())
             if not bool(bad.any()):
                 continue
-            stats.append(tensor_stats(t, name=f"batch[{bi}].tensor[{ti}]"))
+            stats.append(tensor_stats(t, name=name or "batch"))
             if t.dim() == 0 or t.shape[0] != n:
                 continue
             rows = bad.reshape(t.shape[0], -1).any(dim=1).nonzero().flatten().tolist()

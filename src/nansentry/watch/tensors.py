@@ -13,23 +13,33 @@ from typing import Any, Iterator
 import torch
 
 
-def iter_float_tensors(obj: Any, _depth: int = 0) -> Iterator[torch.Tensor]:
+def iter_float_tensors(obj: Any) -> Iterator[torch.Tensor]:
     """Yield every floating (or complex) tensor in a nested structure, in order."""
+    for _, t in named_float_tensors(obj, None):
+        yield t
+
+
+def named_float_tensors(obj: Any, name: str | None = "batch", _depth: int = 0) -> Iterator[tuple[str | None, torch.Tensor]]:
+    """(path, tensor) for every floating (or complex) tensor: `batch['features']`, `batch[1]`,
+    `batch.x` (a namedtuple's or dataclass's field). `name=None` builds no paths (hot path)."""
     if isinstance(obj, torch.Tensor):
         if (obj.is_floating_point() or obj.is_complex()) and obj.numel() > 0:
-            yield obj
+            yield name, obj
         return
     if _depth > 6 or isinstance(obj, (str, bytes, int, float, bool, type(None))):
         return
     if isinstance(obj, dict):
-        for v in obj.values():
-            yield from iter_float_tensors(v, _depth + 1)
+        items: Iterator[tuple[str, Any]] = ((f"[{k!r}]", v) for k, v in obj.items())
+    elif isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        items = ((f".{f}", getattr(obj, f)) for f in obj._fields)
     elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            yield from iter_float_tensors(v, _depth + 1)
+        items = ((f"[{i}]", v) for i, v in enumerate(obj))
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        for f in dataclasses.fields(obj):
-            yield from iter_float_tensors(getattr(obj, f.name, None), _depth + 1)
+        items = ((f".{f.name}", getattr(obj, f.name, None)) for f in dataclasses.fields(obj))
+    else:
+        return
+    for key, v in items:
+        yield from named_float_tensors(v, None if name is None else name + key, _depth + 1)
 
 
 def device_minmax(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
