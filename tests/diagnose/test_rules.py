@@ -220,3 +220,15 @@ def test_dirty_rows_without_dataset_indices_are_filtered_not_quarantined() -> No
     assert "quarantine while training" not in titles
     d = diagnose(*_args("nan_in_batch"))
     assert "quarantine while training" in [fx.action for fx in d.fixes]
+
+
+def test_dirty_rows_under_recover_auto_point_at_reusing_the_quarantine() -> None:
+    """Under `--recover auto` the samples were already quarantined: telling the user to run
+    with `--recover auto` was advice they had already followed."""
+    import dataclasses
+
+    c = CASES["nan_in_batch"]()
+    d = diagnose(c.records, c.finding, dataclasses.replace(c.run, recover="auto"))
+    titles = [fx.action for fx in d.fixes]
+    assert "reuse the quarantine" in titles and "quarantine while training" not in titles
+    assert "--quarantine FILE" in " ".join(fx.detail for fx in d.fixes)

@@ -51,6 +51,10 @@ def check_dirty_data(ctx: Context) -> Verdict | None:
         fixes.append(fix("filter the stream", "the batches carry no dataset indices (an `IterableDataset`, or "
                          "batches made by hand), so the samples cannot be quarantined by index: drop non-finite "
                          "rows where the stream is made (the dataset's `__iter__`)"))
+    elif ctx.run.recover == "auto":  # this run already quarantined them: carry the list forward
+        fixes.append(fix("reuse the quarantine", "this run excluded them; with `--report DIR` the list is saved "
+                         "(DIR/quarantine.json): pass it to the next run, `nansentry run --quarantine FILE` or "
+                         "`Guard(quarantine=FILE)`, to exclude them from the first step"))
     else:
         fixes.append(fix("quarantine while training", "run with `nansentry run --recover auto` to skip and "
                          "quarantine the offending samples"))
