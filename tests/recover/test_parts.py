@@ -36,14 +36,15 @@ def test_quarantine_filter_and_file(tmp_path):
 
 def test_state_round_trip_and_pickle():
     st = RecoveryState(quarantine={"schema": 1, "indices": [4], "samples": [{"index": 4, "step": 1, "reason": "r"}]},
-                       clip_threshold=2.5, clip_cures=True, lr_factor=0.125, counters=Counters(events=3, rollbacks=2))
+                       clip_threshold=2.5, clip_cures=True, lr_factor=0.125, lr_ceilings={0: [0.01, None], 1: [0.3]},
+                       counters=Counters(events=3, rollbacks=2))
     d = st.to_dict()
     assert RecoveryState.from_dict(json.loads(json.dumps(d))) == st
     assert pickle.loads(pickle.dumps(st)) == st
     with pytest.raises(ValueError, match="version"):
         RecoveryState.from_dict({**d, "version": 99})
-    old = {k: v for k, v in d.items() if k != "clip_cures"}  # a state saved before the flag existed
-    assert RecoveryState.from_dict(old).clip_cures is False
+    old = {k: v for k, v in d.items() if k not in ("clip_cures", "lr_ceilings")}  # saved before those existed
+    assert RecoveryState.from_dict(old).clip_cures is False and RecoveryState.from_dict(old).lr_ceilings == {}
 
 
 def test_config_rejects_bad_values():
@@ -115,6 +116,34 @@ def test_backoff_applies_during_the_update_only():
     assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
     b.restore(opt)
     assert opt.param_groups[0]["lr"] == 0.1
+
+
+def test_backoff_holds_a_ceiling_under_a_rising_schedule():
+    """A warmup raises the lr again after a backoff: x0.5 alone let a held-out MLP climb back
+    over the step size it diverged at (1.89x the hand fix; 0.91x with the ceiling)."""
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([{"params": [p]}, {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.3}], lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 + i)  # warmup: 0.1, 0.2, 0.3, ...
+    b = LRBackoff()
+    for _ in range(2):
+        opt.step()  # no gradients: no update, only the order torch expects
+        sched.step()
+    at = b.effective([opt])  # the step size that diverged: 0.3 and 0.9
+    assert at == {0: [pytest.approx(0.3), pytest.approx(0.9)]}
+    b.lower(0.5, at)
+    used, user = [], []
+    for _ in range(5):
+        b.apply(opt, 0)
+        used.append([g["lr"] for g in opt.param_groups])
+        opt.step()
+        b.restore(opt)
+        user.append([g["lr"] for g in opt.param_groups])
+        sched.step()
+    assert used[0] == [pytest.approx(0.15), pytest.approx(0.45)]  # x0.5 of 0.3 and 0.9 ...
+    assert all(u[0] <= 0.15 + 1e-12 and u[1] <= 0.45 + 1e-12 for u in used)  # ... and never above, as it rises
+    assert [u[0] for u in user] == pytest.approx([0.3, 0.4, 0.5, 0.6, 0.7])  # the user's schedule unchanged
+    b.lower(0.5, b.effective([opt]))  # a second backoff at the capped lr
+    assert b.ceilings[0] == [pytest.approx(0.075), pytest.approx(0.225)]
 
 
 def test_fast_backoff_counts_updates_across_rollbacks_that_kept_the_step_size():

@@ -75,7 +75,7 @@ class AutoRecovery:
             self.counters.clipped_steps += 1
             self._note(engine.step, f"clipped {record.grad_norm:.3g} -> {self.clipper.threshold:.3g}")
         if self.backoff.factor != 1.0:
-            self.backoff.apply(opt)
+            self.backoff.apply(opt, engine.optimizers.index(opt) if opt in engine.optimizers else -1)
             self._note(engine.step, f"lr x{self.backoff.factor:.3g}")
         self._flush_notes(engine)
 
@@ -208,6 +208,7 @@ class AutoRecovery:
         (default: the newest good state with a healthy future, `retention.pick`)."""
         self.counters.events += 1
         cause = ev.root_cause
+        lrs = self.backoff.effective(list(engine.optimizers)) if plan.backoff else None  # before a rollback
         if plan.quarantine:
             new = self.quarantine.add(list(plan.quarantine), step, f"{cause}: non-finite {ev.phase} value")
             self.counters.quarantine_events += 1
@@ -236,7 +237,7 @@ class AutoRecovery:
             if ev.applied and step < engine.step and engine.snapshot.optimizer is not None:
                 engine.hide_grads(engine.snapshot.optimizer, _params(engine.snapshot.optimizer))  # GPU: grads of bad params
         if plan.backoff:
-            self._lower_step_size(engine, step, ev)
+            self._lower_step_size(engine, step, ev, lrs)
         if plan.skip:
             self.counters.skipped_steps += 1
             why = "; ".join(plan.reasons) or "non-finite step"
@@ -248,7 +249,7 @@ class AutoRecovery:
             self.code_fix = code_fix
         self._note(step, "diverging" if ev.diverging else cause)
 
-    def _lower_step_size(self, engine: Any, step: int, ev: Evidence) -> None:
+    def _lower_step_size(self, engine: Any, step: int, ev: Evidence, lrs: dict[int, list[float]] | None) -> None:
         """x`backoff ** k` at the k-th backoff; x`backoff_fast` when the run was never stable
         at this step size (diverged within `fast_within` updates, or its loss never came down)."""
         self.counters.backoffs += 1
@@ -264,9 +265,12 @@ class AutoRecovery:
             why = f"; the loss never came down at this step size since {at}"
         self._factor_since = step
         times = self.cfg.backoff_fast if why else self.cfg.backoff ** self.counters.backoffs
-        self.backoff.lower(times)
+        self.backoff.lower(times, lrs)
+        lead = engine.optimizers.index(engine.lead) if engine.lead in engine.optimizers else 0
+        caps = [c for c in self.backoff.ceiling(lead) if c is not None]
+        cap = f"; at most {max(caps):.3g}, {times:g} x the lr it diverged at, if a schedule raises it" if caps else ""
         self.intervene(step, "lr_backoff", f"step size x{times:g}: learning rate factor now "
-                                           f"{self.backoff.factor:.4g} (survives the LR scheduler){why}")
+                                           f"{self.backoff.factor:.4g} (survives the LR scheduler{cap}){why}")
 
     def _heal_buffers(self, engine: Any, step: int) -> None:
         """The skipped step's forward ran: put back the buffers it made non-finite (`recover/buffers.py`)."""
@@ -326,13 +330,15 @@ class AutoRecovery:
     def state(self) -> RecoveryState:
         self.counters.clipped_steps = max(self.counters.clipped_steps, self.clipper.clipped_steps)
         return RecoveryState(quarantine=self.quarantine.to_dict(), clip_threshold=self.clipper.threshold,
-                             clip_cures=self._clip_cures, lr_factor=self.backoff.factor, counters=self.counters)
+                             clip_cures=self._clip_cures, lr_factor=self.backoff.factor,
+                             lr_ceilings=dict(self.backoff.ceilings), counters=self.counters)
 
     def load_state(self, st: RecoveryState) -> None:
         self.quarantine.load_dict(st.quarantine)
         self.clipper.threshold = st.clip_threshold
         self._clip_cures = st.clip_cures and st.clip_threshold is not None
         self.backoff.factor = st.lr_factor
+        self.backoff.ceilings = dict(st.lr_ceilings)
         self.counters = st.counters
 
     def summary(self) -> dict[str, Any]:
