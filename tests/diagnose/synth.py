@@ -198,6 +198,28 @@ def fp16_matmul() -> Case:
     return Case("fp16_overflow", tuple(recs), f, RunInfo(optimizers=(ADAM,), modules=MODULES, autocast_dtype="float16"))
 
 
+def fp16_after_far_divergence() -> Case:
+    """heldout18's fp16 classifier at a warmup's too-high peak: the loss jumps to 170, then sits
+    near 7e5 for 13 steps (GradScaler skipping the overflowing steps: no monotonic climb),
+    then a float16 matmul overflows. The step size, not the dtype."""
+    recs = []
+    for i in range(57):
+        lr = 0.02 * (i + 1)
+        if i < 36:
+            loss, g = 2.36 - 0.004 * i + _wiggle(i, 0.05), 0.7 + _wiggle(i, 0.2)
+        elif i < 44:
+            loss, g = 170.0 * (1 + _wiggle(i, 0.5)), 400.0
+        else:
+            loss, g = 7e5 * (1 + _wiggle(i, 0.3)), 7.9e4
+        recs.append(StepRecord(step=i, loss=loss, grad_norm=g, param_norm=20.0 if i < 40 else 700.0, lr=lr,
+                               batch_absmax=[3.0]))
+    recs.append(failing(57, "forward", lr=1.14))
+    ev = op("addmm", "forward", dtype="float16", autocast=True, code="out = self.mlp(feats)", module="mlp.0",
+            inputs=(stats(dtype="float16", max=6.18, absmax=6.18),), out=NEG_INF)
+    return Case("learning_rate_too_high", tuple(recs), Finding(step=57, phase="forward", op=ev, reproduced=True),
+                RunInfo(optimizers=({"name": "SGD", "lr": 1.0},), modules=MODULES, autocast_dtype="float16"))
+
+
 def fp16_cast_beyond() -> Case:
     ev = op("_to_copy", "forward", autocast=True, code="y = self.proj(h)",
             inputs=(stats(max=9.1e4, absmax=9.1e4, n_beyond=12),), out=POS_INF)
@@ -363,7 +385,7 @@ CASES = {f.__name__: f for f in (log_data_zero,
     log_softmax_zero, log_lost_epsilon, log_degenerate_samples, log_negative, sqrt_negative, acos_beyond_one,
     pow_negative_base, div_zero_norm, softmax_fully_masked, adam_eps_zero, all_ignored_targets, sqrt_grad_at_zero,
     sqrt_grad_node_inputs, acos_grad_at_one, norm_grad_at_zero, div_grad_tiny_denominator, exp_naive_softmax, fp16_matmul,
-    fp16_cast_beyond, exp_in_fp16_moderate, nan_in_batch, label_out_of_range, nan_in_batch_trace_only,
+    fp16_cast_beyond, fp16_after_far_divergence, exp_in_fp16_moderate, nan_in_batch, label_out_of_range, nan_in_batch_trace_only,
     unscaled_pixels, unscaled_prices_trace_only, lr_too_high, lr_warmup_peak, lr_optimizer_overflow,
     exploding_rnn, exploding_trace_only, exploding_cliff, bad_init_deep, bad_init_step0_forward, unknown_not_reproduced,
     unknown_trace_only,

@@ -19,6 +19,7 @@ FIRES = 0.5
 CO_FIRING = {
     ("log_zero_after_divergence", "learning_rate_too_high"),
     ("exp_after_divergence", "exp_overflow"),
+    ("fp16_after_far_divergence", "fp16_overflow"),
     ("unscaled_pixels", "learning_rate_too_high"),
 }
 MARGIN = 0.1

@@ -120,6 +120,10 @@ def check_learning_rate(ctx: Context) -> Verdict | None:
         pts += 0.4 * s.diverging
         ev.append(f"the loss rose {s.rise_run} steps in a row, x{num(s.rise_factor)} from its minimum "
                   f"{num(s.min_loss)} to {num(s.last_loss)}")
+    elif s.diverged_far:
+        pts += 0.3
+        ev.append(f"the loss stood x{num(s.rise_factor)} above its minimum {num(s.min_loss)} before the failure "
+                  f"({num(s.last_loss)}): the run had diverged while still finite")
     if s.param_jump is not None and s.param_jump >= 2:
         pts += 0.2
         ev.append(f"the parameter norm jumped x{num(s.param_jump)} in a single step")
@@ -153,7 +157,7 @@ def check_learning_rate(ctx: Context) -> Verdict | None:
         pts *= 0.5  # the first step was already off: initialisation, not the step size
     if not _unit_data(s) and s.early:
         pts *= 0.4  # the data scale drives the overshoot (NS208)
-    if s.grad_orders >= 2 and s.diverging < 0.4:
+    if s.grad_orders >= 2 and s.diverging < 0.4 and not s.diverged_far:
         pts *= 0.5  # gradients exploded under a calm loss (NS209)
     conf = min(0.8 if corroborated else TRACE_ONLY_CAP, 0.2 + pts)
     return Verdict(round(conf, 3), "The learning rate is too high: updates overshot and the loss diverged step "
@@ -206,7 +210,7 @@ def check_exploding_gradients(ctx: Context) -> Verdict | None:
                   "and outputs stayed bounded")
     if not pts:
         return None
-    if s.diverging < 0.4:
+    if s.diverging < 0.4 and not s.diverged_far:
         pts += 0.15
         if s.grad_climb_steps > 2:  # a cliff's loss jumps with its norm, in the one step
             ev.append(f"meanwhile the loss did not diverge ({num(s.first_loss)} -> {num(s.last_loss)})")

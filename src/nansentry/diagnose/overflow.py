@@ -62,7 +62,7 @@ def check_exp_overflow(ctx: Context) -> Verdict | None:
     else:
         return None
     d = ctx.signals.diverging
-    if d >= 0.7:
+    if d >= 0.7 or ctx.signals.diverged_far:
         conf = min(conf, 0.55)  # the input grew because training diverged
     code = code_of(op)
     ev = keep(where(ctx),
@@ -116,6 +116,8 @@ def check_fp16_overflow(ctx: Context) -> Verdict | None:
         return None
     if s.diverging >= 0.7 and not beyond:
         conf = min(conf, 0.6)
+    elif s.diverged_far and not beyond:
+        conf = min(conf, 0.55)  # the loss sat 1000x above its minimum first: the divergence came first
     dt = (op_dtype(op) if op is not None else "") or ctx.run.autocast_dtype or "float16"
     ev = keep(where(ctx),
               *(f"input {stats_line(x)} is about to be cast to float16" for x in beyond[:2]),

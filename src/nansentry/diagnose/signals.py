@@ -15,6 +15,7 @@ from typing import Sequence
 from nansentry.records import Finding, RunInfo, StepRecord
 
 EARLY_STEPS = 20  # a failure this early is "at the first steps"
+FAR = 1e3  # a last finite loss this far above the run's minimum: diverged
 _REF_STEPS = 5  # the reference grad norm is the median of the first few steps
 
 
@@ -60,6 +61,13 @@ class Signals:
     @property
     def early(self) -> bool:
         return self.fail_step is not None and self.fail_step <= EARLY_STEPS
+
+    @property
+    def diverged_far(self) -> bool:
+        """The last finite loss sat 1000x above the run's minimum: it had diverged, whether or
+        not it rose step after step (a GradScaler skipping the overflowing steps holds it on a
+        plateau of 7e5 for 13 steps before the first inf; heldout18's fp16 modulation classifier)."""
+        return self.rise_factor >= FAR
 
     @property
     def diverging(self) -> float:
