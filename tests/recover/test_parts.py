@@ -142,6 +142,9 @@ def test_backoff_holds_a_ceiling_under_a_rising_schedule():
     assert used[0] == [pytest.approx(0.15), pytest.approx(0.45)]  # x0.5 of 0.3 and 0.9 ...
     assert all(u[0] <= 0.15 + 1e-12 and u[1] <= 0.45 + 1e-12 for u in used)  # ... and never above, as it rises
     assert [u[0] for u in user] == pytest.approx([0.3, 0.4, 0.5, 0.6, 0.7])  # the user's schedule unchanged
+    b.apply(opt, 0)  # an event raised after the update, before restore: read the user's lr, not ours
+    assert b.effective([opt]) == {0: [pytest.approx(0.15), pytest.approx(0.45)]}
+    b.restore(opt)
     b.lower(0.5, b.effective([opt]))  # a second backoff at the capped lr
     assert b.ceilings[0] == [pytest.approx(0.075), pytest.approx(0.225)]
 

@@ -34,8 +34,17 @@ class LRBackoff:
     def effective(self, optimizers: list[torch.optim.Optimizer]) -> dict[int, list[float]]:
         """The lr each param group updates with now (user lr x factor, under its ceiling): read
         before a rollback puts an older scheduler state back."""
-        return {k: [float(self._effective(g["lr"], self._cap(k, gi))) for gi, g in enumerate(opt.param_groups)]
+        return {k: [float(self._effective(self._user(opt, gi), self._cap(k, gi))) for gi in range(len(opt.param_groups))]
                 for k, opt in enumerate(optimizers)}
+
+    def _user(self, opt: torch.optim.Optimizer, gi: int) -> Any:
+        """The user's lr of a group, also inside an update (an event raised after the update,
+        before `restore`, sees the lr this class set)."""
+        lr = opt.param_groups[gi]["lr"]
+        saved = self._saved.get(id(opt))
+        if saved is not None and gi < len(saved) and lr is saved[gi][1]:
+            return saved[gi][0]
+        return lr
 
     def lower(self, times: float, diverged_at: dict[int, list[float]] | None = None) -> float:
         """factor *= times, and each group's ceiling to `times` x the lr it diverged at
