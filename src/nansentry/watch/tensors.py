@@ -29,17 +29,18 @@ def named_float_tensors(obj: Any, name: str | None = "batch", _depth: int = 0) -
     if _depth > 6 or isinstance(obj, (str, bytes, int, float, bool, type(None))):
         return
     if isinstance(obj, dict):
-        items: Iterator[tuple[str, Any]] = ((f"[{k!r}]", v) for k, v in obj.items())
+        children: Any = obj.items()
+        fmt = "[{!r}]"
     elif isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        items = ((f".{f}", getattr(obj, f)) for f in obj._fields)
+        children, fmt = ((f, getattr(obj, f)) for f in obj._fields), ".{}"
     elif isinstance(obj, (list, tuple)):
-        items = ((f"[{i}]", v) for i, v in enumerate(obj))
+        children, fmt = enumerate(obj), "[{}]"
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        items = ((f".{f.name}", getattr(obj, f.name, None)) for f in dataclasses.fields(obj))
+        children, fmt = ((f.name, getattr(obj, f.name, None)) for f in dataclasses.fields(obj)), ".{}"
     else:
         return
-    for key, v in items:
-        yield from named_float_tensors(v, None if name is None else name + key, _depth + 1)
+    for key, v in children:  # a path is formatted only when one is asked for
+        yield from named_float_tensors(v, None if name is None else name + fmt.format(key), _depth + 1)
 
 
 def device_minmax(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
