@@ -233,3 +233,15 @@ def test_dirty_rows_under_recover_auto_point_at_reusing_the_quarantine() -> None
     titles = [fx.action for fx in d.fixes]
     assert "reuse the quarantine" in titles and "quarantine while training" not in titles
     assert "--quarantine FILE" in " ".join(fx.detail for fx in d.fixes)
+
+
+def test_the_named_clip_comes_from_the_norms_before_the_climb() -> None:
+    """A run that blew up within a few steps: the median of every norm seen held the blow-up's
+    own norms (the fix said max_norm=8e6 while the guard clipped at 8.7)."""
+    from nansentry.records import StepRecord
+
+    recs = [StepRecord(step=i, loss=5.0 - 0.1 * i, grad_norm=g, lr=0.5)
+            for i, g in enumerate([87.0, 90.0, 85.0, 8e6, 9e6, 7e6, 8.5e6])]
+    s = read_signals(recs, None, RunInfo())
+    assert s.grad_median == 87.0
+    assert clip_norm(s.grad_median) == pytest.approx(8.7)

@@ -134,3 +134,29 @@ def test_rollback_keeps_a_graph_the_user_still_holds_usable():
         undo()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in gen.parameters())
     assert all(torch.equal(live, saved) for live, saved in zip(state.targets, state.tensors))
+
+
+def test_healing_buffers_keeps_a_graph_the_user_still_holds_usable():
+    """After a skip, the BatchNorm statistics its forward made non-finite are restored from a
+    good state or reset; that forward's graph saved them, and a backward through it (a graph
+    the loop still holds) must still run."""
+    from types import SimpleNamespace
+
+    from nansentry.recover.buffers import heal_buffers
+
+    torch.manual_seed(0)
+    for from_state in (True, False):
+        bn = nn.BatchNorm1d(4).train()
+        saved = SimpleNamespace(step=3, targets=[bn.running_mean, bn.running_var],
+                                tensors=[torch.zeros(4), torch.ones(4)]) if from_state else None
+        x = torch.randn(8, 4)
+        x[2, 1] = float("nan")
+        x.requires_grad_(True)
+        y = bn(x).sum()  # writes NaN into the running statistics, and saves them
+        assert not torch.isfinite(bn.running_mean).all()
+        version = bn.running_mean._version
+        note = heal_buffers([bn], saved)
+        assert note is not None and ("restored" in note if from_state else "reset" in note), note
+        assert torch.isfinite(bn.running_mean).all() and bn.running_mean._version == version
+        y.backward()
+        assert x.grad is not None

@@ -267,7 +267,7 @@ class AutoRecovery:
         times = self.cfg.backoff_fast if why else self.cfg.backoff ** self.counters.backoffs
         self.backoff.lower(times, lrs)
         lead = engine.optimizers.index(engine.lead) if engine.lead in engine.optimizers else 0
-        caps = [c for c in self.backoff.ceiling(lead) if c is not None]
+        caps = [c for c in self.backoff.ceilings.get(lead, []) if c is not None]
         cap = f"; at most {max(caps):.3g}, {times:g} x the lr it diverged at, if a schedule raises it" if caps else ""
         self.intervene(step, "lr_backoff", f"step size x{times:g}: learning rate factor now "
                                            f"{self.backoff.factor:.4g} (survives the LR scheduler{cap}){why}")

@@ -58,9 +58,6 @@ class LRBackoff:
         caps = self.ceilings.get(k, [])
         return caps[gi] if gi < len(caps) else None
 
-    def ceiling(self, k: int) -> list[float | None]:
-        return self.ceilings.get(k, [])
-
     def apply(self, opt: torch.optim.Optimizer, k: int = -1) -> None:
         """Set the lr the update uses; `k`: the optimizer's position in the run."""
         if (self.factor == 1.0 and not self.ceilings) or id(opt) in self._saved:
