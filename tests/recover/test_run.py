@@ -362,3 +362,33 @@ def test_cli_recover_auto_exits_with_the_scripts_status(tmp_path):
     again = subprocess.run([cli, "run", "--recover", "off", "--quarantine", str(q), "--json",
                             str(tmp_path / "again.json"), str(script)], capture_output=True, text=True)
     assert again.returncode == 0 and json.loads((tmp_path / "again.json").read_text())["status"] == "healthy"
+
+
+def test_clip_with_a_backoff_only_cuts_spikes(tmp_path):
+    """A finite climb is cured by a backoff and a clip. With a summed loss the healthy norms
+    lie far above max_norm 1 (here ~1e2), so a clip at the usual value (raised to median / 10)
+    would also shrink every later update ~10x on top of the backoff: the clip starts at the
+    healthy steps' median instead, and the lowered step size converges."""
+    torch.manual_seed(0)
+    x = torch.randn(64, 4)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]])
+    model = nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.02)  # lr x curvature (~2 x 64) ~2.6: diverges
+    losses, norms = [], []
+    with nansentry.Guard(model, opt, json=tmp_path / "r.json", recover="auto"):
+        for _ in range(80):
+            loss = (model(x) - y).pow(2).sum()
+            opt.zero_grad()
+            loss.backward()
+            norms.append(float(torch.cat([p.grad.flatten() for p in model.parameters()]).norm()))
+            opt.step()
+            losses.append(loss.item())
+    rep = json.loads((tmp_path / "r.json").read_text())
+    clip = [i for i in rep["interventions"] if i["action"] == "clip"]
+    assert len(clip) == 1 and "only cuts spikes" in clip[0]["detail"], rep["interventions"]
+    assert "lr_backoff" in [i["action"] for i in rep["interventions"]]
+    first = clip[0]["step"]
+    healthy = sorted(norms[:first])
+    assert rep["recovery"]["clip_threshold"] >= healthy[0] > 10.0, "not below the healthy norms"
+    assert rep["recovery"]["clipped_steps"] <= 5, "later updates are not clipped"
+    assert sum(losses[-10:]) / 10 < 1e-3 * losses[0]
