@@ -57,6 +57,9 @@ REGRESSIONS = {  # name: (actions it must take, actions it must not)
     # LBFGS with a closure: the 0/0 was seen only as NaN parameters after its update, read as a
     # too-large step, and the ladder ran dry (exit 1); the closure's first evaluation is checked now
     "heldout16/degenerate_samples_customer_spend_deepsets_lbfgs": ({"quarantine", "skip"}, {"rollback", "lr_backoff"}),
+    # a summed loss (norms ~150) diverging at lr 0.5: the lr / 10 was right, but the clip that came
+    # with it sat at median / 10 and cut 994 of 1000 later updates 10x more (9.8x); at the median now
+    "heldout22/learning_rate_too_high_movie_ratings_matrix_factorisation": ({"clip", "rollback", "lr_backoff"}, set()),
 }
 
 
