@@ -315,12 +315,11 @@ class AutoRecovery:
         if with_backoff and self.cfg.clip_max_norm is not None and median is not None and threshold < median:
             return median, ("the healthy steps' median norm: the step size is lowered too, so the clip "
                             "only cuts spikes, not every step")
-        return threshold, self._threshold_basis(engine, threshold)
+        return threshold, self._threshold_basis(threshold, median)
 
-    def _threshold_basis(self, engine: Any, t: float | None) -> str:
-        """How the threshold was chosen, for the intervention line."""
+    def _threshold_basis(self, t: float | None, median: float | None) -> str:
+        """How the threshold `t` was chosen from the healthy steps' `median` norm, for the intervention line."""
         cfg = self.cfg
-        median = threshold_from(self._healthy_norms(engine), 1.0)
         if cfg.clip_max_norm is None or median is None:
             return f"{cfg.clip_multiplier:g} x the median norm of healthy steps"
         usual = f"the usual max_norm {cfg.clip_max_norm:g}"
